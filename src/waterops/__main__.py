@@ -1,0 +1,5 @@
+"""``python -m waterops``."""
+
+from waterops.cli.main import entry
+
+entry()

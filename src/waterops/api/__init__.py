@@ -1,0 +1,1 @@
+"""FastAPI routers (thin: parse, call a service, return a Public model)."""

@@ -1,0 +1,1 @@
+"""Pydantic models at the HTTP edge, in families ``XBase / XCreate / XUpdate / XPublic``."""

@@ -1,0 +1,1 @@
+"""The ``waterops`` command line (thin: parse, call, print)."""

@@ -1,0 +1,31 @@
+"""``waterops serve``: run the HTTP API (FastAPI on uvicorn; routes under ``/api/v1``).
+
+The command line and the API are siblings that do not import each other: uvicorn builds the
+application from its factory, ``waterops.api.app:create_app``, by name.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from waterops.store.accounts_store import AccountsStore
+
+APP_FACTORY = "waterops.api.app:create_app"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command to ``app``."""
+
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port"),
+    ) -> None:
+        """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
+        import uvicorn  # the web server is only needed by this command
+
+        # open (and migrate) the store before listening: a bad database URL is one clear
+        # error line here, not a server that answers 503
+        AccountsStore.open().close()
+        typer.echo(f"waterops API on http://{host}:{port}/api/v1 (OpenAPI: /openapi.json)")
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level="info")

@@ -1,0 +1,1 @@
+"""Pure detection functions: readings in, events out."""

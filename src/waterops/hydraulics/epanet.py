@@ -1,0 +1,729 @@
+"""The EPANET 2.3 toolkit (owa-epanet) behind the :class:`~waterops.hydraulics.engine.Engine`
+protocol.
+
+Why results equal EPANET's own to float64 precision:
+
+- hydraulics and quality run in one pass (``openH/initH/openQ/initQ``, ``runH/runQ``,
+  ``nextH/nextQ``), and only report times (``report start + k x report step``) are kept;
+- values are read with the toolkit's vector getters straight into numpy (no element-by-element
+  calls, no single-precision binary output file, no rewritten input file);
+- pressure is read with EPANET's pressure unit switched to metres for the run, so EPANET itself
+  converts its internal feet (``pressure = (head - elevation) x 0.3048``); the unit is switched
+  back afterwards. Heads, flows and velocities are converted with exact factors
+  (:mod:`waterops.units`).
+
+The toolkit writes warnings and errors into its report file; the adapter gives it one in a
+temporary directory and reads it back (never the working directory). One such directory serves
+the whole process (see :func:`scratch_dir`): making and removing a directory for every run cost
+more than the whole simulation of a small network on this machine's file system.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import itertools
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import epanet.toolkit as tk
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from waterops.errors import (
+    ConfigError,
+    EngineError,
+    NetworkFileError,
+    SimulationError,
+    UnknownElementError,
+)
+from waterops.hydraulics.engine import DemandModel as DemandModel  # re-exported for callers
+from waterops.hydraulics.engine import PressureDriven as PressureDriven
+from waterops.hydraulics.engine import ProgressCallback
+from waterops.hydraulics.quality import Chemical, QualitySpec, Trace, WaterAge
+from waterops.hydraulics.results import SimulationResults, SimulationWarning
+from waterops.units import FT_M, US_FLOW_UNITS, flow_factor
+
+FLOW_UNITS = ("CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS")
+"""EPANET flow-unit keywords by toolkit code (EN_CFS = 0 … EN_CMS = 10)."""
+NODE_TYPES = ("junction", "reservoir", "tank")
+LINK_TYPES = ("cvpipe", "pipe", "pump", "prv", "psv", "pbv", "fcv", "tcv", "gpv", "pcv")
+
+_ERROR_RE = re.compile(r"Error (\d+):\s*(.*)")
+_SECTION_LINE_RE = re.compile(r"in \[(\w+)\] section:?\s*$", re.IGNORECASE)
+_ILL_CONDITIONED_RE = re.compile(r"ill-conditioned at node (\S+)", re.IGNORECASE)
+_WARNING_RE = re.compile(r"WARNING:\s*(.*?)\s*(?:at (\d+):(\d\d):(\d\d) hrs)?\.?\s*$")
+
+
+class _Vector:
+    """A toolkit ``double[]`` buffer and a numpy view of the same memory (no copy per read)."""
+
+    def __init__(self, size: int) -> None:
+        self.buffer = tk.doubleArray(max(size, 1))
+        address = int(self.buffer.cast())
+        c_array = (ctypes.c_double * max(size, 1)).from_address(address)
+        self.view: npt.NDArray[np.float64] = np.ctypeslib.as_array(c_array)[:size]
+
+
+def _toolkit_error(exc: Exception) -> tuple[int | None, str]:
+    """(code, reason) from an owa-epanet exception such as ``Error 110: cannot solve …``."""
+    match = _ERROR_RE.search(str(exc))
+    if match:
+        return int(match.group(1)), match.group(2).strip()
+    return None, str(exc)
+
+
+def _locate_line(path: Path, section: str, text: str) -> int | None:
+    """1-based number of the line ``text`` inside ``[section]`` of the file, or ``None``."""
+    wanted = text.split()
+    current = ""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            current = stripped.strip("[]").upper()
+            continue
+        if current == section.upper() and stripped.split() == wanted:
+            return number
+    return None
+
+
+def _element_line(path: Path, element_id: str, sections: tuple[str, ...]) -> int | None:
+    """1-based line where ``element_id`` is defined in one of ``sections``, or ``None``."""
+    current = ""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for number, line in enumerate(lines, start=1):
+        fields = line.split(";", 1)[0].split()
+        if fields and fields[0].startswith("["):
+            current = fields[0].strip("[]").upper()
+        elif current in sections and fields and fields[0] == element_id:
+            return number
+    return None
+
+
+def _file_errors(report: str, path: Path) -> list[tuple[int | None, str]]:
+    """The input errors EPANET wrote into its report: [(line number, reason)], first first."""
+    found: list[tuple[int | None, str]] = []
+    lines = report.splitlines()
+    for i, line in enumerate(lines):
+        match = _ERROR_RE.search(line)
+        if not match or int(match.group(1)) == 200:  # 200 only says "there were errors"
+            continue
+        reason = match.group(2).strip().rstrip(":")
+        section = _SECTION_LINE_RE.search(match.group(2))
+        number = None
+        if section and i + 1 < len(lines):
+            offending = lines[i + 1].strip()
+            number = _locate_line(path, section.group(1), offending)
+            reason = f"{reason.rstrip(':')}: {offending}" if offending else reason
+        found.append((number, f"EPANET error {match.group(1)}: {reason}"))
+    return found
+
+
+def _seconds(h: str | None, m: str | None, s: str | None) -> int:
+    return 0 if h is None else int(h) * 3600 + int(m or 0) * 60 + int(s or 0)
+
+
+def parse_report_warnings(report: str) -> list[SimulationWarning]:
+    """Structured warnings from the ``WARNING:`` lines of an EPANET report."""
+    found: list[SimulationWarning] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    for line in report.splitlines():
+        match = _WARNING_RE.search(line)
+        if not match:
+            continue
+        text = match.group(1)
+        time_s = _seconds(match.group(2), match.group(3), match.group(4))
+        kind, element = "other", None
+        if m := re.match(r"Pump (\S+)", text):
+            kind, element = "pump_beyond_curve", m.group(1)
+        elif m := re.match(r"Node (\S+) disconnected|.*disconnected because of Link (\S+)", text):
+            kind, element = "disconnected", m.group(1) or m.group(2)
+        elif "disconnected" in text:
+            kind = "disconnected"
+        elif m := re.match(r"Valve (\S+)", text):
+            kind, element = "valve", m.group(1)
+        elif "negative pressure" in text.lower():
+            kind = "negative_pressure"
+        elif "unbalanced" in text.lower() or "unstable" in text.lower():
+            kind = "unbalanced"
+        if (kind, element, text) not in seen:  # EPANET repeats them at every step
+            seen.add((kind, element, text))
+            found.append(SimulationWarning(kind, element, time_s, f"WARNING: {text}"))
+    return found
+
+
+def _report_times(start_s: int, step_s: int, duration_s: int) -> int:
+    """How many report times EPANET has: start, start + step, … up to the duration."""
+    if duration_s < start_s:
+        return 0
+    return (duration_s - start_s) // max(step_s, 1) + 1
+
+
+_SCRATCH: Path | None = None
+_REPORT_NUMBERS = itertools.count()
+
+
+def scratch_dir() -> Path:
+    """The process's temporary directory for EPANET report files (made on first use, removed
+    at exit). Files in it get unique names, so forked worker processes may share it."""
+    global _SCRATCH
+    if _SCRATCH is None or not _SCRATCH.is_dir():
+        _SCRATCH = Path(tempfile.mkdtemp(prefix="waterops-epanet-"))
+        atexit.register(shutil.rmtree, str(_SCRATCH), True)
+    return _SCRATCH
+
+
+class EpanetEngine:
+    """An EPANET project opened from a network file, simulated with the toolkit.
+
+    Use :meth:`open` (a context manager); :meth:`run` can be called many times, and other
+    code may change the project through :attr:`handle` between runs (scenarios do).
+    """
+
+    def __init__(self, handle: Any, path: Path, report_path: Path) -> None:
+        self._handle = handle
+        self._path = path
+        self._report_path = report_path
+        self._copy_path = report_path.with_suffix(".copy.rpt")
+        self._copied = False  # the copy exists only once a report was read
+        self._closed = False
+        self._report_dirty = False
+        self._read_elements()
+        self._flow_units = FLOW_UNITS[tk.getflowunits(handle)]
+        self._us_units = self._flow_units in US_FLOW_UNITS
+
+    def _read_elements(self) -> None:
+        """Ids, types and table columns of nodes and links, read once (and again only if the
+        number of elements changes): they cost one toolkit call per element."""
+        ph = self._handle
+        n_nodes = tk.getcount(ph, tk.NODECOUNT)
+        n_links = tk.getcount(ph, tk.LINKCOUNT)
+        self._node_ids = [tk.getnodeid(ph, i) for i in range(1, n_nodes + 1)]
+        self._link_ids = [tk.getlinkid(ph, i) for i in range(1, n_links + 1)]
+        self._node_pos: dict[str, int] | None = None  # built on the first lookup
+        self._link_pos: dict[str, int] | None = None
+        # object-dtype labels, as in WNTR: pandas' arrow strings cost 5x more to build
+        self._node_cols = pd.Index(self._node_ids, name="node", dtype=object)
+        self._link_cols = pd.Index(self._link_ids, name="link", dtype=object)
+        # EPANET numbers junctions first, then reservoirs and tanks: only those need asking
+        n_junctions = n_nodes - tk.getcount(ph, tk.TANKCOUNT)
+        node_codes = [tk.JUNCTION] * n_junctions + [
+            tk.getnodetype(ph, i) for i in range(n_junctions + 1, n_nodes + 1)
+        ]
+        link_codes = [tk.getlinktype(ph, i) for i in range(1, n_links + 1)]
+        self._node_types = [NODE_TYPES[c] for c in node_codes]
+        self._link_types = [LINK_TYPES[c] for c in link_codes]
+        self._is_junction = np.array(node_codes) == tk.JUNCTION
+        self._node_buf, self._link_buf = _Vector(n_nodes), _Vector(n_links)  # reused by runs
+
+    # ------------------------------------------------------------------ opening, closing
+    @classmethod
+    def open(cls, path: str | Path) -> EpanetEngine:
+        """Open an EPANET input file.
+
+        Raises
+        ------
+        NetworkFileError
+            when the file is missing or EPANET rejects it (with the line and EPANET's reason).
+        EngineError
+            when the toolkit fails for another reason.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise NetworkFileError(path, None, "file not found")
+        report_path = scratch_dir() / f"{os.getpid()}-{next(_REPORT_NUMBERS)}.rpt"
+        handle = tk.createproject()
+        try:
+            tk.open(handle, str(path), str(report_path), "")
+        except Exception as exc:
+            code, reason = _toolkit_error(exc)
+            _close_quietly(handle)
+            report = report_path.read_text(errors="replace") if report_path.exists() else ""
+            report_path.unlink(missing_ok=True)
+            details = _file_errors(report, path)
+            if details:
+                line, first = details[0]
+                more = f" (and {len(details) - 1} more errors)" if len(details) > 1 else ""
+                raise NetworkFileError(path, line, first + more) from None
+            if code is not None and 200 <= code < 310:
+                raise NetworkFileError(path, None, f"EPANET error {code}: {reason}") from None
+            raise EngineError(code, reason, path) from None
+        # Status lines cost time on every step and nobody reads them; warnings still come.
+        tk.setstatusreport(handle, tk.NO_REPORT)
+        return cls(handle, path, report_path)
+
+    def close(self) -> None:
+        """Free the project and its temporary report file."""
+        if not self._closed:
+            self._closed = True
+            _close_quietly(self._handle)
+            with suppress(OSError):
+                os.unlink(self._report_path)
+            if self._copied:
+                with suppress(OSError):
+                    os.unlink(self._copy_path)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def handle(self) -> Any:
+        """The owa-epanet project handle."""
+        return self._handle
+
+    @property
+    def path(self) -> str:
+        """The network file."""
+        return str(self._path)
+
+    @property
+    def node_ids(self) -> list[str]:
+        """Node ids in toolkit order (``node_ids[i]`` has index ``i + 1``)."""
+        return list(self._node_ids)
+
+    @property
+    def link_ids(self) -> list[str]:
+        """Link ids in toolkit order (``link_ids[i]`` has index ``i + 1``)."""
+        return list(self._link_ids)
+
+    @property
+    def flow_units(self) -> str:
+        """EPANET flow units of the file (``"GPM"``, ``"LPS"`` …)."""
+        return self._flow_units
+
+    def node_index(self, node_id: str) -> int:
+        """1-based toolkit index of ``node_id``."""
+        try:
+            if self._node_pos is None:
+                self._node_pos = {node_id: i + 1 for i, node_id in enumerate(self._node_ids)}
+            return self._node_pos[node_id]
+        except KeyError:
+            raise UnknownElementError("node", node_id, self._path) from None
+
+    def link_index(self, link_id: str) -> int:
+        """1-based toolkit index of ``link_id``."""
+        try:
+            if self._link_pos is None:
+                self._link_pos = {link_id: i + 1 for i, link_id in enumerate(self._link_ids)}
+            return self._link_pos[link_id]
+        except KeyError:
+            raise UnknownElementError("link", link_id, self._path) from None
+
+    # ------------------------------------------------------------------ simulation
+    def run(
+        self,
+        *,
+        duration_s: int | None = None,
+        hydraulic_step_s: int | None = None,
+        quality: QualitySpec | None = None,
+        demand_model: DemandModel = None,
+        report_step_s: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SimulationResults:
+        """Simulate the project as it is now, from t = 0.
+
+        Parameters
+        ----------
+        duration_s : simulated duration [s]; ``None`` = the file's
+        hydraulic_step_s : hydraulic time step [s]; ``None`` = the file's
+        report_step_s : time between two result rows [s]; ``None`` = the file's
+        quality : water-quality spec, or ``None`` for hydraulics only
+        demand_model : see :data:`DemandModel`
+        progress : called with (time reached [s], duration [s]) after each hydraulic step
+
+        Raises
+        ------
+        SimulationError
+            when EPANET cannot solve the system (naming the file, time and EPANET's reason).
+        """
+        if self._closed:
+            raise EngineError(None, "the project is closed", self._path)
+        ph = self._handle
+        if (tk.getcount(ph, tk.NODECOUNT), tk.getcount(ph, tk.LINKCOUNT)) != (
+            len(self._node_ids),
+            len(self._link_ids),
+        ):
+            self._read_elements()  # someone added or deleted elements through the handle
+        with ExitStack() as restore:
+            if demand_model is not None:
+                # saved and restored in the file's pressure units, so it comes back bit-exact
+                restore.callback(tk.setdemandmodel, self._handle, *tk.getdemandmodel(self._handle))
+            old_units = tk.getoption(self._handle, tk.PRESS_UNITS)
+            restore.callback(tk.setoption, self._handle, tk.PRESS_UNITS, old_units)
+            tk.setoption(self._handle, tk.PRESS_UNITS, tk.METERS)
+            self._set_times(restore, duration_s, hydraulic_step_s, report_step_s)
+            self._set_demand_model(demand_model)
+            if quality is not None:
+                self._set_quality(restore, quality)
+            if self._report_dirty:  # warnings of an earlier run must not be read again
+                tk.clearreport(self._handle)
+            self._report_dirty = True  # until this run ends without EPANET warnings
+            node, link, times, warned = self._step_through(quality is not None, progress)
+            # the report is read only when EPANET signalled a warning: it costs a file copy
+            engine_warnings = self._read_warnings() if warned else []
+            self._report_dirty = warned
+        return self._results(node, link, times, quality, engine_warnings)
+
+    def _set_times(
+        self,
+        restore: ExitStack,
+        duration_s: int | None,
+        hydraulic_step_s: int | None,
+        report_step_s: int | None,
+    ) -> None:
+        ph = self._handle
+        wanted = {
+            tk.DURATION: duration_s,
+            tk.REPORTSTEP: report_step_s,
+            tk.HYDSTEP: hydraulic_step_s,
+        }
+        if all(v is None for v in wanted.values()):
+            return
+        # EPANET clips the hydraulic step to the report step and the quality step to the
+        # hydraulic step: save all four, restore in reverse order (report step first).
+        for param in (tk.DURATION, tk.HYDSTEP, tk.QUALSTEP, tk.REPORTSTEP):
+            restore.callback(tk.settimeparam, ph, param, tk.gettimeparam(ph, param))
+        for param, value in wanted.items():
+            if value is None:
+                continue
+            if value < 0 or (value == 0 and param != tk.DURATION):
+                label = {tk.DURATION: "duration", tk.REPORTSTEP: "report step"}.get(
+                    param, "hydraulic step"
+                )
+                raise SimulationError(None, f"{label} must be > 0 s, not {value}", self._path)
+            tk.settimeparam(ph, param, int(value))
+
+    def _set_demand_model(self, demand_model: DemandModel) -> None:
+        if demand_model is None:
+            return
+        ph = self._handle
+        kind, pmin, preq, pexp = tk.getdemandmodel(ph)  # pressures in m: unit switched above
+        if isinstance(demand_model, str):
+            demand_model = demand_model.upper()
+        if demand_model == "DDA":
+            tk.setdemandmodel(ph, tk.DDA, pmin, preq, pexp)
+            return
+        if demand_model == "PDA":
+            file_pda = kind == tk.PDA and preq > pmin
+            demand_model = PressureDriven(pmin, preq, pexp) if file_pda else PressureDriven()
+        if not isinstance(demand_model, PressureDriven):
+            raise ConfigError(f"unknown demand model {demand_model!r}; use DDA or PDA")
+        tk.setdemandmodel(
+            ph,
+            tk.PDA,
+            demand_model.minimum_pressure_m,
+            demand_model.required_pressure_m,
+            demand_model.exponent,
+        )
+
+    def _set_quality(self, restore: ExitStack, quality: QualitySpec) -> None:
+        ph = self._handle
+        kind, chem_name, chem_units, trace_index = tk.getqualinfo(ph)
+        trace_id = self._node_ids[trace_index - 1] if trace_index > 0 else ""
+        restore.callback(tk.setqualtype, ph, kind, chem_name, chem_units, trace_id)
+        if isinstance(quality, WaterAge):
+            tk.setqualtype(ph, tk.AGE, "", "", "")
+        elif isinstance(quality, Trace):
+            self.node_index(quality.node_id)  # typed error for an unknown node
+            tk.setqualtype(ph, tk.TRACE, "", "", quality.node_id)
+        elif isinstance(quality, Chemical):
+            tk.setqualtype(ph, tk.CHEM, quality.name, quality.units, "")
+            self._set_reactions(restore, quality)
+        else:  # pragma: no cover - guarded by the type
+            raise SimulationError(None, f"unknown quality spec {quality!r}", self._path)
+
+    def _set_reactions(self, restore: ExitStack, chemical: Chemical) -> None:
+        ph = self._handle
+        pipes = [
+            i
+            for i in range(1, len(self._link_ids) + 1)
+            if tk.getlinktype(ph, i) in (tk.PIPE, tk.CVPIPE)
+        ]
+        tanks = [i for i in range(1, len(self._node_ids) + 1) if tk.getnodetype(ph, i) == tk.TANK]
+        if chemical.bulk_coeff_per_day is not None:
+            _set_values(
+                restore,
+                tk.getlinkvalue,
+                tk.setlinkvalue,
+                ph,
+                pipes,
+                tk.KBULK,
+                chemical.bulk_coeff_per_day,
+            )
+            _set_values(
+                restore,
+                tk.getnodevalue,
+                tk.setnodevalue,
+                ph,
+                tanks,
+                tk.TANK_KBULK,
+                chemical.bulk_coeff_per_day,
+            )
+        if chemical.wall_coeff_per_day is not None:
+            # The toolkit takes the wall coefficient in the file's length unit per day.
+            wall = chemical.wall_coeff_per_day / (FT_M if self._us_units else 1.0)
+            _set_values(restore, tk.getlinkvalue, tk.setlinkvalue, ph, pipes, tk.KWALL, wall)
+        if chemical.source_node is not None:
+            index = self.node_index(chemical.source_node)
+            concentration = chemical.source_mg_per_l * _mg_l_to_chemical_units(chemical)
+            self._set_source(restore, index, concentration)
+
+    def _set_source(self, restore: ExitStack, index: int, concentration: float) -> None:
+        ph = self._handle
+        try:
+            old = [tk.getnodevalue(ph, index, p) for p in (tk.SOURCETYPE, tk.SOURCEQUAL)]
+        except Exception:  # error 240: the node has no source yet
+            old = [float(tk.CONCEN), 0.0]  # a zero source injects nothing
+        restore.callback(tk.setnodevalue, ph, index, tk.SOURCETYPE, old[0])
+        restore.callback(tk.setnodevalue, ph, index, tk.SOURCEQUAL, old[1])
+        tk.setnodevalue(ph, index, tk.SOURCEQUAL, concentration)
+        tk.setnodevalue(ph, index, tk.SOURCETYPE, tk.CONCEN)
+
+    def _step_through(
+        self, with_quality: bool, progress: ProgressCallback | None
+    ) -> tuple[
+        dict[str, npt.NDArray[np.float64]], dict[str, npt.NDArray[np.float64]], list[int], bool
+    ]:
+        """The hydraulic (and quality) time loop: raw toolkit values at report times, and
+        whether EPANET signalled any warning."""
+        ph = self._handle
+        n_nodes, n_links = len(self._node_ids), len(self._link_ids)
+        duration = int(tk.gettimeparam(ph, tk.DURATION))
+        report_start = int(tk.gettimeparam(ph, tk.REPORTSTART))
+        report_step = max(int(tk.gettimeparam(ph, tk.REPORTSTEP)), 1)
+        rows = _report_times(report_start, report_step, duration)
+        node_props = {"pressure": tk.PRESSURE, "head": tk.HEAD, "demand": tk.DEMAND}
+        link_props = {"flowrate": tk.FLOW, "velocity": tk.VELOCITY, "status": tk.STATUS}
+        if with_quality:
+            node_props["quality"] = tk.QUALITY
+            link_props["quality"] = tk.LINKQUAL
+        node = {k: np.empty((rows, n_nodes)) for k in node_props}
+        link = {k: np.empty((rows, n_links)) for k in link_props}
+        node_buf, link_buf = self._node_buf, self._link_buf
+        reads: list[tuple[Callable[..., Any], int, _Vector, npt.NDArray[np.float64]]] = [
+            (tk.getnodevalues, prop, node_buf, node[k]) for k, prop in node_props.items()
+        ] + [(tk.getlinkvalues, prop, link_buf, link[k]) for k, prop in link_props.items()]
+        times: list[int] = []
+        run_h, next_h, run_q, next_q = tk.runH, tk.nextH, tk.runQ, tk.nextQ
+        phase, t = "hydraulics", 0
+        # owa-epanet echoes each EPANET warning code as a bare Python warning; they are caught
+        # here only to know that the report file (with element and time) is worth reading.
+        with self._solver_open(with_quality), warnings.catch_warnings(record=True) as echoed:
+            warnings.simplefilter("always")
+            try:  # one handler for the whole loop: a try per toolkit call costs on long runs
+                while True:
+                    phase = "hydraulics"
+                    t = run_h(ph)
+                    if with_quality:
+                        phase = "water quality"
+                        run_q(ph)
+                    at_report = t >= report_start and (t - report_start) % report_step == 0
+                    if at_report and len(times) < rows:
+                        row = len(times)
+                        for getter, prop, buf, out in reads:
+                            getter(ph, prop, buf.buffer)
+                            out[row] = buf.view
+                        times.append(t)
+                    phase = "hydraulics"
+                    step = next_h(ph)
+                    if with_quality:
+                        phase = "water quality"
+                        next_q(ph)
+                    if progress is not None:
+                        progress(t + step, duration)
+                    if step <= 0:
+                        break
+            except Exception as exc:
+                raise self._step_error(exc, phase, t) from None
+        used = len(times)
+        return (
+            {k: v[:used] for k, v in node.items()},
+            {k: v[:used] for k, v in link.items()},
+            times,
+            bool(echoed),
+        )
+
+    def _solver_open(self, with_quality: bool) -> ExitStack:
+        """Open and initialise the hydraulic (and quality) solver; the stack closes them."""
+        ph = self._handle
+        stack = ExitStack()
+        phase = "hydraulics"
+        try:
+            tk.openH(ph)
+            stack.callback(tk.closeH, ph)
+            tk.initH(ph, tk.NOSAVE)
+            if with_quality:
+                phase = "water quality"
+                tk.openQ(ph)
+                stack.callback(tk.closeQ, ph)
+                tk.initQ(ph, tk.NOSAVE)
+        except Exception as exc:
+            stack.close()
+            raise self._step_error(exc, phase, 0) from None
+        return stack
+
+    def _step_error(self, exc: Exception, what: str, time_s: int) -> SimulationError:
+        """A toolkit error during the run, as a SimulationError naming file, time and cause."""
+        code, reason = _toolkit_error(exc)
+        hours = f"{time_s // 3600}:{time_s % 3600 // 60:02d}:{time_s % 60:02d}"
+        details = [f"{what} at {hours} h (t = {time_s} s)", *self._failure_details()]
+        return SimulationError(code, f"{reason}; {'; '.join(details)}", self._path)
+
+    def _failure_details(self) -> list[str]:
+        """What the report says about a failed step: the ill-conditioned node (with its line in
+        the file) and the first warnings."""
+        report = self._report_text()
+        details = []
+        for match in _ILL_CONDITIONED_RE.finditer(report):
+            node_id = match.group(1)
+            line = _element_line(self._path, node_id, ("JUNCTIONS", "RESERVOIRS", "TANKS"))
+            where = f" (line {line})" if line else ""
+            details.append(f"system ill-conditioned at node {node_id}{where}")
+        details += [w.message for w in parse_report_warnings(report)[:3]]
+        return details
+
+    def _report_text(self) -> str:
+        copy = self._copy_path
+        self._copied = True
+        try:
+            tk.copyreport(self._handle, str(copy))
+            return copy.read_text(errors="replace")
+        except Exception:  # a report that cannot be copied leaves only our own checks
+            return ""
+
+    def _read_warnings(self) -> list[SimulationWarning]:
+        return parse_report_warnings(self._report_text())
+
+    # ------------------------------------------------------------------ results
+    def _results(
+        self,
+        node: dict[str, npt.NDArray[np.float64]],
+        link: dict[str, npt.NDArray[np.float64]],
+        times: list[int],
+        quality: QualitySpec | None,
+        engine_warnings: list[SimulationWarning],
+    ) -> SimulationResults:
+        length = FT_M if self._us_units else 1.0
+        flow = flow_factor(self._flow_units)
+        # pressure is already in m (EPANET converted it); the rest in place, once per table
+        node["head"] *= length
+        node["demand"] *= flow
+        link["flowrate"] *= flow
+        link["velocity"] *= length
+        if quality is not None:
+            factor = _quality_factor(quality)
+            node["quality"] *= factor
+            link["quality"] *= factor
+        index = pd.Index(np.array(times, dtype=np.int64), name="time_s")
+        node_frames = {
+            k: pd.DataFrame(v, index=index, columns=self._node_cols, copy=False)
+            for k, v in node.items()
+        }
+        link_frames = {
+            k: pd.DataFrame(v, index=index, columns=self._link_cols, copy=False)
+            for k, v in link.items()
+        }
+        per_node = _negative_pressures(node["pressure"], times, self._node_ids, self._is_junction)
+        return SimulationResults(
+            node=node_frames,
+            link=link_frames,
+            node_types=self._node_types,
+            link_types=self._link_types,
+            flow_units=self._flow_units,
+            quality=quality,
+            warnings=engine_warnings + per_node,
+            source=str(self._path),
+        )
+
+
+def _set_values(
+    restore: ExitStack,
+    get: Callable[[Any, int, int], float],
+    put: Callable[[Any, int, int, float], Any],
+    ph: Any,
+    indices: list[int],
+    prop: int,
+    value: float,
+) -> None:
+    """Set one property on many elements, registering the old values for restoring."""
+    old = [get(ph, i, prop) for i in indices]
+
+    def undo() -> None:
+        for i, v in zip(indices, old, strict=True):
+            put(ph, i, prop, v)
+
+    restore.callback(undo)
+    for i in indices:
+        put(ph, i, prop, value)
+
+
+def _mg_l_to_chemical_units(chemical: Chemical) -> float:
+    """Factor from mg/L to the chemical's own units (mg/L or ug/L)."""
+    return 1.0 if chemical.units.lower() == "mg/l" else 1e3
+
+
+def _quality_factor(quality: QualitySpec) -> float:
+    """Factor from EPANET's reported quality to waterops units."""
+    if isinstance(quality, WaterAge):
+        return 3600.0  # hours -> s
+    if isinstance(quality, Trace):
+        return 0.01  # percent -> fraction
+    return 1.0 if quality.units.lower() == "mg/l" else 1e-3  # ug/L -> mg/L
+
+
+def _negative_pressures(
+    pressure_m: npt.NDArray[np.float64],
+    times: list[int],
+    node_ids: list[str],
+    is_junction: npt.NDArray[np.bool_],
+) -> list[SimulationWarning]:
+    """One warning per junction whose pressure went below zero at a report time."""
+    if not (pressure_m < 0.0).any():  # the usual case, checked at C speed
+        return []
+    below = (pressure_m < 0.0) & is_junction
+    found = []
+    for col in np.flatnonzero(below.any(axis=0)):
+        first = int(np.argmax(below[:, col]))
+        lowest = float(pressure_m[:, col].min())
+        node_id = node_ids[int(col)]
+        found.append(
+            SimulationWarning(
+                "negative_pressure",
+                node_id,
+                times[first],
+                f"negative pressure at junction {node_id} (lowest {lowest:.2f} m)",
+            )
+        )
+    return found
+
+
+def _close_quietly(handle: Any) -> None:
+    """Close and delete a toolkit project, ignoring 'not open' complaints."""
+    for step in (tk.close, tk.deleteproject):
+        with suppress(Exception):  # closing a half-opened project is best effort
+            step(handle)

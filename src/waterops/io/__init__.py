@@ -1,0 +1,1 @@
+"""read_*/write_*/parse_* for EPANET .inp, GeoJSON, CSV (files in, model out)."""

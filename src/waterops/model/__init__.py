@@ -1,0 +1,1 @@
+"""The network, assets and customers as typed tables and dataclasses (no I/O)."""

@@ -1,0 +1,1 @@
+"""Use cases: twin, alarms, incidents, connections, complaints, planning."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the telemetry store, run by :mod:`waterops.store.migrate`."""

@@ -1,0 +1,1 @@
+"""Telemetry: parse, validate and ingest readings (HTTP, CSV, MQTT); quality flags."""

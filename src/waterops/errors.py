@@ -381,3 +381,18 @@ class ProblemTransitionError(EnterpriseError):
 
 class AlarmConflictError(StoreError):
     """Another process wrote the same alarm at the same moment (its unique key); retry."""
+
+
+class BalanceInputError(WaterOpsError):
+    """Water-balance or plant-history input (CSV/TOML table, request) cannot be used.
+
+    Parameters
+    ----------
+    source : the file, row or request concerned (``balance.csv:4``)
+    reason : what is wrong, naming the column or value
+    """
+
+    def __init__(self, source: str | Path, reason: str) -> None:
+        self.source = str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}")

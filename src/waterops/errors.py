@@ -396,3 +396,35 @@ class BalanceInputError(WaterOpsError):
         self.source = str(source)
         self.reason = reason
         super().__init__(f"{self.source}: {reason}")
+
+
+class WorkOrderError(WaterOpsError):
+    """A field work order (工单) is invalid: unknown crew, a material without a unit, a close
+    without a cause …"""
+
+
+class WorkOrderTransitionError(WorkOrderError):
+    """A work order was asked for a change its state does not allow.
+
+    Parameters
+    ----------
+    order_id : the work order concerned (``None`` before it is stored)
+    state : its state now
+    action : the action refused (``arrive``, ``close`` …)
+    allowed : the actions its state allows
+    """
+
+    def __init__(self, order_id: int | None, state: str, action: str,
+                 allowed: tuple[str, ...]) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.action = action
+        self.allowed = allowed
+        can = ", ".join(allowed) if allowed else "nothing (it is closed for good)"
+        which = f"work order {order_id}" if order_id else "work order"
+        super().__init__(f"{which} is {state}: cannot {action} it; it allows {can}")
+
+
+class TrunkMainError(WaterOpsError):
+    """The trunk main's record cannot be used or changed (a failure in the future, unknown
+    main, meters missing from the layout …)."""

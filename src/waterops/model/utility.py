@@ -126,6 +126,26 @@ class Customer:
     amr: bool = False
 
 
+class CriticalUserKind(enum.StrEnum):
+    """Users who must be told first and kept supplied (tankers) when their water stops."""
+
+    HOSPITAL = "hospital"
+    SCHOOL = "school"
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalUser:
+    """A critical user (hospital, school …) supplied from a network node.
+
+    It is a place, not an account: its meters may be among the customers too.
+    """
+
+    id: str
+    kind: CriticalUserKind
+    name: str
+    node: str
+
+
 class IncidentType(enum.StrEnum):
     """What can happen to the virtual utility (and what detection methods look for)."""
 
@@ -206,6 +226,7 @@ class UtilityLayout:
     sensors: tuple[Sensor, ...]
     prvs: tuple[str, ...] = ()
     township_system_id: str | None = None
+    critical_users: tuple[CriticalUser, ...] = ()
 
     def sensor(self, sensor_id: str) -> Sensor:
         """The sensor with ``sensor_id`` (``KeyError`` if there is none)."""

@@ -22,6 +22,9 @@ What is where (ids from ``src/waterops/data/networks/README.md``):
   hourly reads, ``demands.csv``), and up to three representative household accounts per other
   junction with demand (monthly reads; the rest of the node's demand is other households
   not modelled one by one).
+- **Critical users** (hospitals, schools; our assumption, for isolation plans and outage
+  notices): a school in every DMA at its non-industrial junction with the largest base demand,
+  and a hospital in every third DMA (``DMA-01``, ``-04`` …) at the one with the second largest.
 - **Sensors**: the generic utility layout of :func:`waterops.telemetry.layout.sensors_from_network`
   (tank levels, pump flow and status, reservoir outflows, ~50 pressure loggers, chlorine at
   sources, tanks and network ends) plus what this utility has besides: DMA inlet flow meters
@@ -46,6 +49,8 @@ from waterops.io.inp import read_inp
 from waterops.model.network import Network
 from waterops.model.telemetry import Quantity, Sensor, Site, SiteKind, WaterSystem
 from waterops.model.utility import (
+    CriticalUser,
+    CriticalUserKind,
     Customer,
     CustomerKind,
     Dma,
@@ -117,6 +122,7 @@ def _build_cached(path: str) -> UtilityLayout:
         sensors=tuple(sensors),
         prvs=tuple(sorted(v for v in net.valves.index if net.valves.at[v, "valve_type"] == "PRV")),
         township_system_id=TOWNSHIP,
+        critical_users=_critical_users(net, dmas),
     )
 
 
@@ -160,6 +166,23 @@ def _dmas(net: Network) -> tuple[Dma, ...]:
         dmas.append(Dma(f"DMA-{number:02d}", CITY, junctions, tuple(inlets),
                         str(links.at[main.link_id, end]), critical))
     return tuple(dmas)
+
+
+def _critical_users(net: Network, dmas: tuple[Dma, ...]) -> tuple[CriticalUser, ...]:
+    tags = net.tags
+    industrial = set(tags.loc[tags["tag"] == INDUSTRIAL_TAG, "element"])
+    demand = net.junctions["base_demand_m3s"].astype(float)
+    users: list[CriticalUser] = []
+    for number, dma in enumerate(dmas, start=1):
+        ranked = sorted((j for j in dma.junctions if demand[j] > 0 and j not in industrial),
+                        key=lambda j: (-float(demand[j]), j))
+        if ranked:
+            users.append(CriticalUser(f"SCH-{number:02d}", CriticalUserKind.SCHOOL,
+                                      f"{dma.id} school", ranked[0]))
+        if number % 3 == 1 and len(ranked) > 1:
+            users.append(CriticalUser(f"HOS-{number:02d}", CriticalUserKind.HOSPITAL,
+                                      f"{dma.id} hospital", ranked[1]))
+    return tuple(sorted(users, key=lambda u: u.id))
 
 
 def _pump_rooms(net: Network) -> tuple[PumpRoom, ...]:

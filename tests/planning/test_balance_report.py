@@ -66,7 +66,7 @@ def test_pdf_has_pages() -> None:
 
 def test_write_by_suffix(tmp_path: Path) -> None:
     assert write_balance_report(monthly(1), tmp_path / "r.pdf").read_bytes()[:4] == b"%PDF"
-    with pytest.raises(BalanceInputError, match="use .html or .pdf"):
+    with pytest.raises(BalanceInputError, match=r"use \.html or \.pdf"):
         write_balance_report(monthly(1), tmp_path / "r.docx")
     with pytest.raises(BalanceInputError, match="no balances"):
         render_balance_html([])

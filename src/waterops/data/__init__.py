@@ -13,6 +13,7 @@ from pathlib import Path
 from waterops.errors import NetworkFileError
 
 DEMO_NETWORK_FILE = "demo_city.inp"
+DEMO_VALVES_FILE = "demo_valves.csv"
 DEMO_NETWORK_CRS = "EPSG:4547"
 """CRS of the demo network's coordinates: CGCS2000 / 3-degree Gauss-Kruger CM 114E (X easting,
 Y northing, metres)."""
@@ -40,5 +41,22 @@ def demo_network_path() -> Path:
     if not path.is_file():
         raise NetworkFileError(
             path, None, "the bundled demo network is missing; reinstall waterops"
+        )
+    return path
+
+
+def demo_valve_layer_path(*, must_exist: bool = True) -> Path:
+    """Path of the demo network's isolation-valve layer (CSV, built by
+    ``tools/build_valve_layer.py``; read it with :func:`waterops.io.valve_layer.read_valve_layer`).
+
+    Raises
+    ------
+    NetworkFileError
+        If the file is missing from the installation and ``must_exist``.
+    """
+    path = networks_dir() / DEMO_VALVES_FILE
+    if must_exist and not path.is_file():
+        raise NetworkFileError(
+            path, None, "the bundled demo valve layer is missing; reinstall waterops"
         )
     return path

@@ -1,0 +1,180 @@
+"""``waterops balance …``: the IWA water balance, leakage indices, night flow and the report.
+
+Contract (kept stable)::
+
+    waterops balance compute --input balance.csv|.toml [--scope system|dma] [--out table.csv]
+    waterops balance report --input balance.csv|.toml --out report.html|report.pdf
+    waterops balance night-flow --inflow dma_inflow.csv --households N [--non-households N]
+        [--pressure azp.csv] [--timezone Asia/Shanghai] [--n1 1.0] [--out nights.csv]
+
+``compute`` prints, per system or DMA and period, NRW, real losses with their 95 % limits,
+ILI and the CJJ 92-2016 leakage rate and grade; ``--out`` writes every component and index
+(:func:`waterops.planning.water_balance.balance_table`). The input keys are those of
+:mod:`waterops.planning.balance_inputs`. ``night-flow`` reads CSV files ``time,flow_ls`` and
+``time,pressure_m`` (ISO times with an offset, or UTC).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from waterops.cli.detect import write_csv_atomically
+from waterops.errors import BalanceInputError, ConfigError
+from waterops.planning.balance_inputs import read_balance_inputs
+from waterops.planning.balance_report import render_balance_html, render_balance_pdf
+from waterops.planning.night_flow import (
+    HOUSEHOLD_NIGHT_USE_L_H,
+    NON_HOUSEHOLD_NIGHT_USE_L_H,
+    NightFlowAnalysis,
+    night_flow_analysis,
+)
+from waterops.planning.water_balance import WaterBalance, balance_table, compute_water_balance
+
+INPUT_HELP = "Balance input, CSV or TOML (keys: see `waterops.planning.balance_inputs`)."
+
+
+def _balances(path: Path, scope: str | None = None) -> list[WaterBalance]:
+    if scope not in (None, "system", "dma"):
+        raise ConfigError(f"--scope {scope!r}: use system or dma")
+    return [compute_water_balance(r) for r in read_balance_inputs(path)
+            if scope is None or r.scope == scope]
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:.1f} %"
+
+
+def compute_command(
+    input_path: Path = typer.Option(..., "--input", "-i", help=INPUT_HELP),
+    scope: str | None = typer.Option(None, "--scope", help="Only systems or only DMAs."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the full table (CSV)."),
+) -> None:
+    """The water balance and leakage indices of each system/DMA and period."""
+    balances = _balances(input_path, scope)
+    table = balance_table(balances)
+    view = Table(title=f"Water balance ({input_path.name})")
+    for name in ("scope", "id", "period", "NRW", "real losses m³/d", "± 95 %", "ILI",
+                 "CJJ 92 R_BL", "grade"):
+        view.add_column(name, justify="left" if name in ("scope", "id", "period") else "right")
+    for r in table.itertuples(index=False):
+        days = float(r.period_days)
+        view.add_row(str(r.scope), str(r.scope_id), str(r.period), _pct(r.nrw_ratio),
+                     f"{r.real_losses_m3 / days:,.0f}", f"{r.real_losses_ci95_m3 / days:,.0f}",
+                     "-" if math.isnan(r.ili) else f"{r.ili:.2f}",
+                     _pct(r.cjj92_leakage_rate), str(r.cjj92_grade))
+    Console(width=160).print(view)
+    for b in balances:
+        for warning in b.warnings:
+            typer.echo(f"warning: {b.input.scope} {b.input.scope_id} {b.input.period}: "
+                       f"{warning}", err=True)
+    if out is not None:
+        write_csv_atomically(table, out)
+        typer.echo(f"wrote {out}")
+
+
+def _write_atomically(data: bytes, out: Path) -> None:
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(f"--out {out}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def report_command(
+    input_path: Path = typer.Option(..., "--input", "-i", help=INPUT_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="report.html or report.pdf"),
+    title: str = typer.Option("Water balance report", "--title", help="Report title."),
+) -> None:
+    """Write the report (trends, IWA balance, indices) as HTML or PDF."""
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".pdf"):
+        raise ConfigError(f"--out {out}: use a .html or .pdf file")
+    balances = _balances(input_path)
+    if suffix == ".html":
+        data = render_balance_html(balances, title=title).encode("utf-8")
+    else:
+        data = render_balance_pdf(balances, title=title)
+    _write_atomically(data, out)
+    typer.echo(f"wrote {out} ({len(balances)} balances)")
+
+
+def _series(path: Path, column: str, scale: float) -> pd.Series:
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise BalanceInputError(path, f"cannot read CSV: {exc}") from exc
+    missing = [c for c in ("time", column) if c not in frame.columns]
+    if missing:
+        raise BalanceInputError(path, f"missing column(s) {', '.join(missing)}; expected "
+                                      f"time,{column}")
+    try:
+        times = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise BalanceInputError(path, f"column time: not ISO times ({exc})") from None
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() & frame[column].notna()
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise BalanceInputError(f"{path}:{line}", f"{column} {frame[column].iloc[line - 2]!r} "
+                                                  f"is not a number")
+    return pd.Series(values.to_numpy() * scale, index=pd.DatetimeIndex(times)).sort_index()
+
+
+def night_flow_command(
+    inflow: Path = typer.Option(..., "--inflow", help="DMA net inflow CSV: time,flow_ls."),
+    households: int = typer.Option(..., "--households", min=0, help="Households served."),
+    non_households: int = typer.Option(0, "--non-households", min=0,
+                                       help="Non-household properties served."),
+    pressure: Path | None = typer.Option(None, "--pressure",
+                                         help="AZP pressure CSV: time,pressure_m."),
+    timezone: str = typer.Option("Asia/Shanghai", "--timezone", help="The utility's clock."),
+    household_l_h: float = typer.Option(HOUSEHOLD_NIGHT_USE_L_H, "--household-l-h",
+                                        help="Household night use [L/property/h]."),
+    non_household_l_h: float = typer.Option(NON_HOUSEHOLD_NIGHT_USE_L_H,
+                                            "--non-household-l-h",
+                                            help="Non-household night use [L/property/h]."),
+    n1: float = typer.Option(1.0, "--n1", help="FAVAD leakage exponent N1."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the nights (CSV)."),
+) -> None:
+    """Minimum night flow, net night flow and daily leakage of a DMA, night by night."""
+    analysis = NightFlowAnalysis(timezone=timezone, household_l_h=household_l_h,
+                                 non_household_l_h=non_household_l_h, n1=n1)
+    result = night_flow_analysis(
+        _series(inflow, "flow_ls", 1e-3), households=households, non_households=non_households,
+        pressure_m=_series(pressure, "pressure_m", 1.0) if pressure else None, analysis=analysis)
+    view = Table(title=f"Night flow ({inflow.name})")
+    for name in ("night", "MNF L/s", "legit. L/s", "NNF L/s", "NDF h", "leakage m³/d"):
+        view.add_column(name, justify="left" if name == "night" else "right")
+    for night, r in result.iterrows():
+        view.add_row(str(night), f"{1000 * r['mnf_m3s']:.2f}",
+                     f"{1000 * r['legitimate_night_use_m3s']:.2f}",
+                     f"{1000 * r['net_night_flow_m3s']:.2f}", f"{r['night_day_factor_h']:.1f}",
+                     f"{r['leakage_m3_per_day']:,.0f}")
+    Console(width=120).print(view)
+    if out is not None:
+        write_csv_atomically(result.reset_index(), out)
+        typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``balance`` command group to ``app``."""
+    group = typer.Typer(help="IWA water balance, leakage indices (ILI, CJJ 92-2016), night "
+                             "flow and the water-balance report.", no_args_is_help=True)
+    group.command("compute")(compute_command)
+    group.command("report")(report_command)
+    group.command("night-flow")(night_flow_command)
+    app.add_typer(group, name="balance")

@@ -398,6 +398,26 @@ class BalanceInputError(WaterOpsError):
         super().__init__(f"{self.source}: {reason}")
 
 
+class RegisterError(WaterOpsError):
+    """A pipe register or break history (CSV file, table, request) cannot be used.
+
+    Parameters
+    ----------
+    source : the file and line, table or request concerned (``pipes.csv:12``)
+    reason : what is wrong, naming the column or value
+    """
+
+    def __init__(self, source: str | Path, reason: str) -> None:
+        self.source = str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}")
+
+
+class RenewalPlanError(WaterOpsError):
+    """A renewal plan cannot be made: invalid options, or constraints nothing can satisfy
+    (a must-do list dearer than the budgets, a must-do pipe also on the must-not list)."""
+
+
 class WorkOrderError(WaterOpsError):
     """A field work order (工单) is invalid: unknown crew, a material without a unit, a close
     without a cause …"""

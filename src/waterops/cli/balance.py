@@ -64,12 +64,16 @@ def compute_command(
     for name in ("scope", "id", "period", "NRW", "real losses m³/d", "± 95 %", "ILI",
                  "CJJ 92 R_BL", "grade"):
         view.add_column(name, justify="left" if name in ("scope", "id", "period") else "right")
-    for r in table.itertuples(index=False):
-        days = float(r.period_days)
-        view.add_row(str(r.scope), str(r.scope_id), str(r.period), _pct(r.nrw_ratio),
-                     f"{r.real_losses_m3 / days:,.0f}", f"{r.real_losses_ci95_m3 / days:,.0f}",
-                     "-" if math.isnan(r.ili) else f"{r.ili:.2f}",
-                     _pct(r.cjj92_leakage_rate), str(r.cjj92_grade))
+    order = {"system": 0, "dma": 1}
+    for b in sorted(balances, key=lambda b: (order[b.input.scope], b.input.scope_id,
+                                             b.input.period_start)):
+        days = float(b.input.period_days)
+        ili = b.iwa.ili if b.iwa is not None else math.nan
+        rate = b.cjj92.leakage_rate if b.cjj92 is not None else math.nan
+        grade = b.cjj92.grade.value if b.cjj92 is not None else "-"
+        view.add_row(b.input.scope, b.input.scope_id, b.input.period, _pct(b.nrw_ratio),
+                     f"{b.real_losses.m3 / days:,.0f}", f"{b.real_losses.ci95_m3 / days:,.0f}",
+                     "-" if math.isnan(ili) else f"{ili:.2f}", _pct(rate), grade)
     Console(width=160).print(view)
     for b in balances:
         for warning in b.warnings:

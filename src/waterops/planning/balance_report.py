@@ -77,8 +77,7 @@ _NIGHT_HEADER = ("DMA", "nights", "mean MNF L/s", "legitimate night use L/s",
 
 
 def _fmt(value: float, digits: int = 0) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:,.{digits}f}"
+    return "–" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
 def _check(balances: Sequence[WaterBalance]) -> pd.DataFrame:
@@ -105,21 +104,27 @@ def _balance_rows(b: WaterBalance) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _index_rows(table: pd.DataFrame) -> list[tuple[str, ...]]:
-    rows = []
-    for r in table.itertuples(index=False):
-        days = float(r.period_days)
-        grade = getattr(r, "cjj92_grade", "–")
-        rows.append((str(r.scope), str(r.scope_id), str(r.period), _fmt(100 * r.nrw_ratio, 1),
-                     _fmt(r.real_losses_m3 / days), _fmt(r.real_losses_ci95_m3 / days),
-                     _fmt(r.ili, 2), _fmt(r.real_losses_l_conn_d, 0),
-                     _fmt(100 * r.cjj92_overall_loss_rate, 2), _fmt(100 * r.cjj92_correction, 2),
-                     _fmt(100 * r.cjj92_leakage_rate, 2), str(grade)))
+def _index_rows(balances: Sequence[WaterBalance]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    order = {"system": 0, "dma": 1}
+    for b in sorted(balances, key=lambda b: (order[b.input.scope], b.input.scope_id,
+                                             b.input.period_start)):
+        days = float(b.input.period_days)
+        iwa, cjj = b.iwa, b.cjj92
+        nan = math.nan
+        rows.append((b.input.scope, b.input.scope_id, b.input.period, _fmt(100 * b.nrw_ratio, 1),
+                     _fmt(b.real_losses.m3 / days), _fmt(b.real_losses.ci95_m3 / days),
+                     _fmt(iwa.ili if iwa else nan, 2),
+                     _fmt(iwa.real_losses_l_conn_d if iwa else nan, 0),
+                     _fmt(100 * cjj.overall_loss_rate if cjj else nan, 2),
+                     _fmt(100 * cjj.correction if cjj else nan, 2),
+                     _fmt(100 * cjj.leakage_rate if cjj else nan, 2),
+                     cjj.grade.value if cjj else "–"))
     return rows
 
 
 def _night_rows(night_flows: Mapping[str, pd.DataFrame]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for dma, frame in sorted(night_flows.items()):
         if frame.empty:
             continue
@@ -174,7 +179,7 @@ def render_balance_html(balances: Sequence[WaterBalance], *, title: str = "Water
     return env.from_string(_TEMPLATE).render(
         title=title, generated=(generated_at or datetime.now(UTC)).isoformat(timespec="minutes"),
         plotly_js=get_plotlyjs(), figures=_plotly_figures(table), latest=latest,
-        index_header=_INDEX_HEADER, index_rows=_index_rows(table),
+        index_header=_INDEX_HEADER, index_rows=_index_rows(balances),
         night_header=_NIGHT_HEADER, night=_night_rows(night_flows or {}))
 
 
@@ -219,7 +224,7 @@ def render_balance_pdf(balances: Sequence[WaterBalance], *, title: str = "Water 
                         ("component", "volume [m³]", "± 95 % [m³]", "share of input"),
                         [(label.split(" (")[0], *rest) for label, *rest in _balance_rows(b)],
                         b.warnings)
-        _table_page(pdf, "Indices by period", _INDEX_HEADER, _index_rows(table), ())
+        _table_page(pdf, "Indices by period", _INDEX_HEADER, _index_rows(balances), ())
         night = _night_rows(night_flows or {})
         if night:
             _table_page(pdf, "Night-flow leakage by DMA", _NIGHT_HEADER, night, ())

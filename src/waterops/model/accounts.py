@@ -50,6 +50,7 @@ class Permission(enum.StrEnum):
     USERS_READ = "users:read"
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
+    ISOLATION_PLAN = "isolation:plan"  # valve isolation plans, close-a-link scenarios
 
 
 _CUSTOMER = frozenset(
@@ -73,7 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ENTERPRISE_CUSTOMER: _CUSTOMER,
     # the dispatcher and the quality engineer look at applications (a new connection
     # changes demand) but do not move them
-    Role.DISPATCHER: _STAFF_READ,
+    Role.DISPATCHER: _STAFF_READ | {Permission.ISOLATION_PLAN},
     Role.WATER_QUALITY_ENGINEER: _STAFF_READ,
     # the service agent runs the counter: accepts, quotes, pauses, may upload for a customer
     Role.SERVICE_AGENT: _STAFF_READ
@@ -85,7 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # the field crew surveys, builds and installs meters
     Role.FIELD_CREW: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE},
     # the planner designs and quotes
-    Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE},
+    Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE, Permission.ISOLATION_PLAN},
     Role.ADMINISTRATOR: frozenset(set(Permission) - _CUSTOMER) | {Permission.DOCUMENTS_UPLOAD},
 }
 """What each role may do (data: change a grant here, not in code)."""

@@ -62,6 +62,7 @@ from waterops.errors import (
     PermissionDeniedError,
     ProblemTransitionError,
     RecordNotFoundError,
+    ScenarioError,
     StoreError,
     TariffError,
     WaterOpsError,
@@ -90,6 +91,7 @@ ROUTER_MODULES = (
     "waterops.api.routes.enterprises",
     "waterops.api.routes.tariffs",
     "waterops.api.routes.metrics",
+    "waterops.api.routes.isolation",
 )
 """Modules whose ``router`` is mounted under :data:`API_PREFIX` (add yours here)."""
 
@@ -112,6 +114,7 @@ _STATUS_OF: tuple[tuple[type[WaterOpsError], int], ...] = (
     (AccountError, 422),
     (ConnectionApplicationError, 422),
     (CalendarError, 422),
+    (ScenarioError, 422),  # an unknown element or an impossible closure
     (StoreError, 503),
 )
 """HTTP status of each error family, most specific first (others: 400)."""

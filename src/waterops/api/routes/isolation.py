@@ -1,0 +1,86 @@
+"""``/isolation`` and ``/scenarios``: valve isolation plans, the close-a-link scenario of the
+scenario page, and the outage notice of a plan (dispatchers, planners, administrators).
+
+The isolation service is built on first use over the demo utility (its network, valve layer,
+customers and critical users) and the application's notice service; a test may set
+``app.state.isolation`` before the first request.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from waterops.api.deps import CurrentUser, ServicesDep
+from waterops.api.routes.complaints import customer_care
+from waterops.api.schemas.isolation import (
+    ClosureCreate,
+    ClosurePublic,
+    PlanCreate,
+    PlanNoticeCreate,
+    PlanNoticePublic,
+    PlanPublic,
+)
+from waterops.api.schemas.notices import ElementId
+from waterops.data import demo_network_path
+from waterops.service.isolation import IsolationService, load_isolator
+from waterops.service.virtual_utility import build_demo_utility
+
+router = APIRouter(tags=["valve isolation and scenarios"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 422: {}}
+_BUILD_LOCK = threading.Lock()
+
+
+def isolation_service(request: Request, services: ServicesDep) -> IsolationService:
+    """The application's isolation service (built once, on first use)."""
+    found: IsolationService | None = getattr(request.app.state, "isolation", None)
+    if found is not None:
+        return found
+    care = customer_care(request, services)
+    with _BUILD_LOCK:
+        found = getattr(request.app.state, "isolation", None)
+        if found is None:
+            layout = build_demo_utility()
+            found = IsolationService(
+                load_isolator(demo_network_path(), layout=layout), demo_network_path(),
+                layout=layout, notices=care.notices, audit_engine=services.accounts.engine,
+                clock=services.auth.clock)
+            request.app.state.isolation = found
+    return found
+
+
+IsolationDep = Annotated[IsolationService, Depends(isolation_service)]
+
+
+@router.post("/isolation/plan", responses=_ERRORS)
+def plan(body: PlanCreate, user: CurrentUser, iso: IsolationDep) -> PlanPublic:
+    """The valves to close to isolate a pipe (or a node), the segment to draw, the customers
+    and critical users who lose water, the unintended isolations and the supply lost; with
+    ``with_hydraulics``, also the lowest pressures and pressure drops of the closure."""
+    return PlanPublic.of(iso.plan(user, pipe_id=body.pipe_id, node_id=body.node_id,
+                                  with_hydraulics=body.with_hydraulics))
+
+
+@router.post("/scenarios/close", responses=_ERRORS)
+def close_links(body: ClosureCreate, user: CurrentUser, iso: IsolationDep) -> ClosurePublic:
+    """Close links (pipes, pumps, valves): who loses water (cut off from every source) and
+    where pressure falls (per junction, in m, for colouring the map)."""
+    return ClosurePublic.of(iso.close_links(user, body.link_ids))
+
+
+@router.post("/isolation/plan/{element_id}/notice", responses={**_ERRORS, 201: {}})
+def plan_notice(element_id: Annotated[ElementId, Path(description="pipe or node id")],
+                body: PlanNoticeCreate, user: CurrentUser, iso: IsolationDep
+                ) -> PlanNoticePublic:
+    """The outage notice of the plan for a pipe (or node, ``target``): a draft with the rules
+    it breaks, or, with ``issue``, issued to the affected customers (dispatchers)."""
+    target = {"pipe_id": element_id} if body.target == "pipe" else {"node_id": element_id}
+    draft = iso.notice_draft(user, kind=body.kind, starts_at=body.starts_at,
+                             ends_at=body.ends_at, reason=body.reason, area=body.area, **target)
+    if not body.issue:
+        return PlanNoticePublic.of(draft)
+    notice = iso.issue_notice(user, draft)
+    return PlanNoticePublic.of(draft, notice.id)

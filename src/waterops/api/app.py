@@ -91,6 +91,7 @@ ROUTER_MODULES = (
     "waterops.api.routes.enterprises",
     "waterops.api.routes.tariffs",
     "waterops.api.routes.metrics",
+    "waterops.api.routes.water_balance",
     "waterops.api.routes.isolation",
 )
 """Modules whose ``router`` is mounted under :data:`API_PREFIX` (add yours here)."""

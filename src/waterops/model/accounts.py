@@ -51,6 +51,8 @@ class Permission(enum.StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     ISOLATION_PLAN = "isolation:plan"  # valve isolation plans, close-a-link scenarios
+    WATER_BALANCE_READ = "water_balance:read"  # water balance, leakage indices, report
+    TREATMENT_READ = "treatment:read"  # coagulant/ozone dose advice, outlet drift flags
 
 
 _CUSTOMER = frozenset(
@@ -74,8 +76,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ENTERPRISE_CUSTOMER: _CUSTOMER,
     # the dispatcher and the quality engineer look at applications (a new connection
     # changes demand) but do not move them
-    Role.DISPATCHER: _STAFF_READ | {Permission.ISOLATION_PLAN},
-    Role.WATER_QUALITY_ENGINEER: _STAFF_READ,
+    Role.DISPATCHER: _STAFF_READ | {Permission.ISOLATION_PLAN, Permission.WATER_BALANCE_READ,
+                                   Permission.TREATMENT_READ},
+    Role.WATER_QUALITY_ENGINEER: _STAFF_READ | {Permission.TREATMENT_READ},
     # the service agent runs the counter: accepts, quotes, pauses, may upload for a customer
     Role.SERVICE_AGENT: _STAFF_READ
     | {
@@ -86,7 +89,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # the field crew surveys, builds and installs meters
     Role.FIELD_CREW: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE},
     # the planner designs and quotes
-    Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE, Permission.ISOLATION_PLAN},
+    Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE, Permission.ISOLATION_PLAN,
+                                 Permission.WATER_BALANCE_READ},
     Role.ADMINISTRATOR: frozenset(set(Permission) - _CUSTOMER) | {Permission.DOCUMENTS_UPLOAD},
 }
 """What each role may do (data: change a grant here, not in code)."""

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "waterops.cli.users",
     "waterops.cli.enterprises",
     "waterops.cli.complaints",
+    "waterops.cli.isolation",
     "waterops.cli.balance",
 )
 

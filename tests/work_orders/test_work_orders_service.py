@@ -138,7 +138,7 @@ def test_an_order_from_an_alarm_starts_its_clock_at_the_alarm(world: World) -> N
         value=0.18, unit="m3/s", message="Trunk main burst suspected"))
     assert alarm is not None and alarm.incident_id is not None
     order = world.service.create_from_alarm(world.dispatcher, alarm.id)
-    assert order.kind is WorkOrderKind.PIPE_BURST and order.priority is Priority.EMERGENCY
+    assert order.kind is WorkOrderKind.TRUNK_MAIN and order.priority is Priority.EMERGENCY
     assert order.reported_at == T0 - timedelta(minutes=10)
     assert order.on_site_due == T0 + timedelta(minutes=35)
     assert set(order.links) == {(LinkKind.ALARM, alarm.id),

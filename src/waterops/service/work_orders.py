@@ -66,6 +66,8 @@ from waterops.store.work_orders_store import (
 )
 
 TITLE_MAX = 200
+TRUNK_MAIN_SOURCE_PREFIX = "trunk_main:"
+"""Alarm sources of the trunk main's detector (their orders are of kind ``trunk_main``)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ class WorkOrderService:
             raise RecordNotFoundError("alarm", alarm_id) from None
         kind, priority = ALARM_KIND_TO_ORDER.get(alarm.kind, (WorkOrderKind.OTHER,
                                                               Priority.URGENT))
+        if alarm.source.startswith(TRUNK_MAIN_SOURCE_PREFIX):
+            kind = WorkOrderKind.TRUNK_MAIN
         links: list[tuple[LinkKind, int]] = [(LinkKind.ALARM, alarm.id)]
         if alarm.incident_id is not None:
             links.append((LinkKind.INCIDENT, alarm.incident_id))

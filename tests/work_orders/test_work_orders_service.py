@@ -133,7 +133,7 @@ def test_sla_breach_and_the_overdue_list(world: World) -> None:
 def test_an_order_from_an_alarm_starts_its_clock_at_the_alarm(world: World) -> None:
     alarms = AlarmService(AlarmStore(world.accounts.engine), clock=world.clock)
     alarm = alarms.report(AlarmSignal(
-        "burst", "trunk-main:SRC-SHUIKU", "inlet-outlet imbalance", True,
+        "burst", "trunk_main:SRC-SHUIKU", "inlet-outlet imbalance", True,
         T0 - timedelta(minutes=10), Severity.CRITICAL, group_key="trunk_main:SRC-SHUIKU",
         value=0.18, unit="m3/s", message="Trunk main burst suspected"))
     assert alarm is not None and alarm.incident_id is not None

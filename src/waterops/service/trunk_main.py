@@ -128,7 +128,9 @@ def integrate_flow(times: pd.Series | pd.DatetimeIndex, flows_m3s: Sequence[floa
                    max_gap_s: float = MAX_GAP_S) -> tuple[float, float]:
     """(volume [m³], covered time [s]) of flow readings: trapezoids between consecutive
     finite readings no more than ``max_gap_s`` apart."""
-    t = pd.DatetimeIndex(times).asi8 / 1e9 if len(times) else np.array([])
+    index = pd.DatetimeIndex(times)
+    t = ((index - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float) \
+        if len(index) else np.array([])
     q = np.asarray(flows_m3s, dtype=float)
     ok = np.isfinite(q)
     t, q = np.asarray(t)[ok], q[ok]

@@ -146,6 +146,7 @@ def test_a_burst_on_the_demo_main_raises_an_alarm_and_an_order(
     world.clock.now = end
     svc = _service(world, demo_config)
     events, alarms = svc.scan(start, end)
+    assert [e.kind.value for e in events if e.active].count("burst") == 1
     bursts = [a for a in alarms if a.kind == "burst"]
     assert len(bursts) == 1
     alarm = bursts[0]

@@ -196,7 +196,7 @@ def simulate_spread(engine: EpanetEngine, injection: Injection, *, horizon_s: in
     index = engine.node_index(injection.node_id)
     duration = injection.start_s + horizon_s
     with ExitStack() as restore:
-        _prepare_chemical(restore, engine, bulk_coeff_per_day, duration)
+        prepare_chemical_run(restore, engine, bulk_coeff_per_day, duration)
         step = sample_step_s or int(tk.gettimeparam(ph, tk.QUALSTEP))
         if step <= 0:
             raise ConfigError(f"the sample step must be > 0 s, not {step}")
@@ -213,7 +213,7 @@ def simulate_spread(engine: EpanetEngine, injection: Injection, *, horizon_s: in
     return SpreadResult(injection, threshold_mg_l, times[keep], engine.node_ids, values[keep])
 
 
-def _prepare_chemical(restore: ExitStack, engine: EpanetEngine, bulk_coeff_per_day: float,
+def prepare_chemical_run(restore: ExitStack, engine: EpanetEngine, bulk_coeff_per_day: float,
                       duration_s: int) -> None:
     """Switch the project to a clean chemical run: no other sources, zero initial quality,
     the given bulk decay, no wall reaction; everything is put back by ``restore``."""

@@ -92,6 +92,7 @@ ROUTER_MODULES = (
     "waterops.api.routes.tariffs",
     "waterops.api.routes.metrics",
     "waterops.api.routes.water_balance",
+    "waterops.api.routes.treatment",
     "waterops.api.routes.isolation",
 )
 """Modules whose ``router`` is mounted under :data:`API_PREFIX` (add yours here)."""

@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "waterops.cli.complaints",
     "waterops.cli.isolation",
     "waterops.cli.balance",
+    "waterops.cli.treatment",
 )
 
 

@@ -53,6 +53,7 @@ class Permission(enum.StrEnum):
     ISOLATION_PLAN = "isolation:plan"  # valve isolation plans, close-a-link scenarios
     WATER_BALANCE_READ = "water_balance:read"  # water balance, leakage indices, report
     TREATMENT_READ = "treatment:read"  # coagulant/ozone dose advice, outlet drift flags
+    EMERGENCY_ANALYSE = "emergency:analyse"  # contamination spread/tracing, source switch
 
 
 _CUSTOMER = frozenset(
@@ -77,8 +78,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # the dispatcher and the quality engineer look at applications (a new connection
     # changes demand) but do not move them
     Role.DISPATCHER: _STAFF_READ | {Permission.ISOLATION_PLAN, Permission.WATER_BALANCE_READ,
-                                   Permission.TREATMENT_READ},
-    Role.WATER_QUALITY_ENGINEER: _STAFF_READ | {Permission.TREATMENT_READ},
+                                   Permission.TREATMENT_READ, Permission.EMERGENCY_ANALYSE},
+    Role.WATER_QUALITY_ENGINEER: _STAFF_READ | {Permission.TREATMENT_READ,
+                                               Permission.EMERGENCY_ANALYSE},
     # the service agent runs the counter: accepts, quotes, pauses, may upload for a customer
     Role.SERVICE_AGENT: _STAFF_READ
     | {

@@ -65,7 +65,10 @@ from waterops.errors import (
     ScenarioError,
     StoreError,
     TariffError,
+    TrunkMainError,
     WaterOpsError,
+    WorkOrderError,
+    WorkOrderTransitionError,
 )
 from waterops.model.workdays import HolidayCalendar
 from waterops.service.auth import AuthService, Clock, ThrottlePolicy, utc_now
@@ -91,8 +94,9 @@ ROUTER_MODULES = (
     "waterops.api.routes.enterprises",
     "waterops.api.routes.tariffs",
     "waterops.api.routes.metrics",
+    "waterops.api.routes.work_orders",
+    "waterops.api.routes.trunk_main",
     "waterops.api.routes.water_balance",
-    "waterops.api.routes.treatment",
     "waterops.api.routes.isolation",
 )
 """Modules whose ``router`` is mounted under :data:`API_PREFIX` (add yours here)."""
@@ -109,6 +113,9 @@ _STATUS_OF: tuple[tuple[type[WaterOpsError], int], ...] = (
     (ConnectionTransitionError, 409),
     (ComplaintTransitionError, 409),
     (ProblemTransitionError, 409),
+    (WorkOrderTransitionError, 409),
+    (WorkOrderError, 422),
+    (TrunkMainError, 422),
     (EnterpriseError, 422),
     (TariffError, 422),
     (ComplaintError, 422),

@@ -228,8 +228,14 @@ class TrunkMainService:
         since = last.occurred_at if last is not None else cfg.commissioned_at
         midnight = datetime.combine(now.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ)
         inlet = cfg.meters.inlet_flow
-        today = delivered_volume(self.telemetry, inlet, max(midnight, cfg.commissioned_at), now)
-        total = delivered_volume_hourly(self.telemetry, inlet, cfg.commissioned_at, now)
+        registered = inlet in {s.id for s in self.telemetry.sensors()}
+        start_today = max(midnight, cfg.commissioned_at)
+        if registered:  # a store the meters never reported to has delivered nothing yet
+            today = delivered_volume(self.telemetry, inlet, start_today, now)
+            total = delivered_volume_hourly(self.telemetry, inlet, cfg.commissioned_at, now)
+        else:
+            today = Volume(0.0, 0.0, (now - start_today).total_seconds())
+            total = Volume(0.0, 0.0, (now - cfg.commissioned_at).total_seconds())
         return TrunkMainStatus(cfg.main_id, cfg.name, cfg.length_m, now,
                                self.safe_operation_days(now), since, last, today, total,
                                self._meters(now))

@@ -4,7 +4,7 @@
 import { ApiError, announce, api, esc, formatTime, t } from "../common.js";
 import { attempt, days, show, showNotFound } from "./ui.js";
 
-const REFRESH_MS = 10_000;
+const REFRESH_MS = 5_000;
 /** Work stages of each process, in order (as waterops.model.connections declares them). */
 const STAGES = {
   standard: ["application", "acceptance_survey", "design_quote", "construction", "meter_installation"],

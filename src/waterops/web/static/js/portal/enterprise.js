@@ -124,7 +124,7 @@ function adviceHtml(a) {
 
 function problemRow(p) {
   const rating = p.satisfaction !== null ? `${p.satisfaction} / 5`
-    : p.state === "closed" ? `<form class="rate" data-problem="${p.id}" novalidate>
+    : ["closed", "not_rectifiable"].includes(p.state) ? `<form class="rate" data-problem="${p.id}" novalidate>
         <label for="rate-${p.id}" class="sr-only">${esc(t("portal.enterprise.rate_label", { title: p.title }))}</label>
         <select id="rate-${p.id}" name="score">${[5, 4, 3, 2, 1].map((s) => `<option value="${s}">${esc(t("portal.score." + s))}</option>`).join("")}</select>
         <button type="submit">${esc(t("portal.enterprise.rate"))}</button></form>` : "–";

@@ -35,7 +35,12 @@ if (loggedIn && !CUSTOMER_ROLES.includes(loggedIn.role)) {
   location.replace("/");
 } else {
   await initI18n("portal");
-  languageToggle(document.getElementById("language"));
+  const languageButton = document.getElementById("language");
+  languageToggle(languageButton);
+  // the shared toggle navigates to the same address; with only a hash that is no reload
+  languageButton.addEventListener("click", () => {
+    if (!new URLSearchParams(location.search).has("lang")) location.reload();
+  });
   const view = document.getElementById("view");
   let cleanup = null;
 

@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "waterops.cli.isolation",
     "waterops.cli.balance",
     "waterops.cli.treatment",
+    "waterops.cli.work_orders",
 )
 
 

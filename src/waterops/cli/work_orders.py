@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
     @wo.command("close")
     def close(order_id: int = typer.Argument(..., min=1),
               cause: str | None = typer.Option(None, "--cause", help="cause code (pipe_burst …)"),
-              material: list[str] = typer.Option([], "--material",  # noqa: B008
+              material: list[str] = typer.Option([], "--material",
                                                  help="NAME:QUANTITY:UNIT, repeatable"),
               note: str = typer.Option("", "--note"),
               by: str = _BY, database: str | None = _DATABASE) -> None:

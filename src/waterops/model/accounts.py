@@ -54,6 +54,7 @@ class Permission(enum.StrEnum):
     WATER_BALANCE_READ = "water_balance:read"  # water balance, leakage indices, report
     TREATMENT_READ = "treatment:read"  # coagulant/ozone dose advice, outlet drift flags
     EMERGENCY_ANALYSE = "emergency:analyse"  # contamination spread/tracing, source switch
+    RENEWAL_PLAN = "renewal:plan"  # pipe register, break-rate models, renewal plans
 
 
 _CUSTOMER = frozenset(
@@ -92,7 +93,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FIELD_CREW: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE},
     # the planner designs and quotes
     Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE, Permission.ISOLATION_PLAN,
-                                 Permission.WATER_BALANCE_READ},
+                                 Permission.WATER_BALANCE_READ,
+                                 Permission.RENEWAL_PLAN},
     Role.ADMINISTRATOR: frozenset(set(Permission) - _CUSTOMER) | {Permission.DOCUMENTS_UPLOAD},
 }
 """What each role may do (data: change a grant here, not in code)."""

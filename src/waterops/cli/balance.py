@@ -6,6 +6,11 @@ Contract (kept stable)::
     waterops balance report --input balance.csv|.toml --out report.html|report.pdf
     waterops balance night-flow --inflow dma_inflow.csv --households N [--non-households N]
         [--pressure azp.csv] [--timezone Asia/Shanghai] [--n1 1.0] [--out nights.csv]
+    waterops balance from-store --billing billing.csv --out balance.csv [--database URL]
+
+``from-store`` builds the input of the demo utility: DMA system inputs integrated from the
+boundary meters in the telemetry store, mains and connections from the network and layout,
+billed volumes from the billing export (:mod:`waterops.service.balance_builder`).
 
 ``compute`` prints, per system or DMA and period, NRW, real losses with their 95 % limits,
 ILI and the CJJ 92-2016 leakage rate and grade; ``--out`` writes every component and index
@@ -174,6 +179,30 @@ def night_flow_command(
         typer.echo(f"wrote {out}")
 
 
+def from_store_command(
+    billing: Path = typer.Option(..., "--billing", help="Billing export CSV: one row per "
+                                 "system/DMA and period (billed, unbilled, apparent losses)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Balance input CSV to write."),
+    database: str | None = typer.Option(None, "--database", help="Database URL (default: "
+                                        "WATEROPS_DATABASE_URL or the data dir)."),
+) -> None:
+    """Build balance inputs of the demo utility from the store and a billing export."""
+    from waterops.data import demo_network_path
+    from waterops.io.inp import read_inp
+    from waterops.service.balance_builder import balance_input_table, balance_inputs_from_store
+    from waterops.service.virtual_utility import build_demo_utility
+    from waterops.store.telemetry_store import TelemetryStore
+
+    store = TelemetryStore.open(database)
+    try:
+        inputs = balance_inputs_from_store(store, build_demo_utility(),
+                                           read_inp(demo_network_path()), billing)
+    finally:
+        store.close()
+    write_csv_atomically(balance_input_table(inputs), out)
+    typer.echo(f"wrote {out} ({len(inputs)} rows)")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``balance`` command group to ``app``."""
     group = typer.Typer(help="IWA water balance, leakage indices (ILI, CJJ 92-2016), night "
@@ -181,4 +210,5 @@ def register(app: typer.Typer) -> None:
     group.command("compute")(compute_command)
     group.command("report")(report_command)
     group.command("night-flow")(night_flow_command)
+    group.command("from-store")(from_store_command)
     app.add_typer(group, name="balance")

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "waterops.cli.balance",
     "waterops.cli.treatment",
     "waterops.cli.work_orders",
+    "waterops.cli.contamination",
 )
 
 

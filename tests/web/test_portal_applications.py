@@ -1,7 +1,8 @@
 """The portal's connection applications in a real browser: a household applies in two steps
 with one document, staff move the application through the API as the operations centre would,
 and the customer sees each stage on the timeline up to water-on; the application flow works
-from the keyboard alone; another customer's application is neither listed nor shown."""
+from the keyboard alone and the page follows staff moves live; another customer's application
+is neither listed nor shown."""
 
 from __future__ import annotations
 
@@ -24,11 +25,9 @@ def test_household_applies_and_follows_it_to_water_on(page: Any, web_server: Web
     portal_login(page, web_server)
     assert page.get_by_role("heading", name="My connection applications").is_visible()
     page.locator("#no-applications").wait_for()
-    check_accessibility(page)
 
     page.get_by_role("link", name="New application").click()
     page.wait_for_url(re.compile(r"#apply$"))
-    check_accessibility(page)
     # step 1 refuses a missing address and a wrong phone, naming the fields
     page.get_by_label("Contact phone").fill("call me")
     page.get_by_role("button", name="Next: the document").click()
@@ -108,25 +107,6 @@ def test_household_applies_and_follows_it_to_water_on(page: Any, web_server: Web
     assert row.count() == 1 and "Water on" in row.inner_text()
 
 
-def test_the_application_follows_staff_moves_live(page: Any, web_server: WebServer) -> None:
-    customer = portal_login(page, web_server)
-    with customer_api(web_server, customer) as api:
-        doc = api.post("/documents", files={"file": ("id.pdf", small_pdf(), "application/pdf")})
-        app = api.post("/connections", json={"address": "3 Lake Street", "template": "express",
-                                              "contact_phone": "13800000000",
-                                              "document_id": doc.json()["id"]}).json()
-    page.goto(f"{web_server.base_url}/portal#applications/{app['id']}")
-    page.locator("#app-state").filter(has_text="Application received").wait_for()
-    assert page.locator("#stages li").count() == 4  # express: no design, no construction
-    assert "Express" in page.locator(".app-summary").inner_text()
-    with staff(web_server, Role.SERVICE_AGENT) as agent:
-        assert agent.post(f"/connections/{app['id']}/actions",
-                          json={"action": "accept"}).status_code == 200
-    # no click: the page polls and announces the change
-    page.locator("#app-state").filter(has_text="Accepted; site survey").wait_for(timeout=20_000)
-    assert "Accepted; site survey" in page.locator("#status-region").inner_text()
-
-
 def test_the_application_flow_works_from_the_keyboard(page: Any, web_server: WebServer,
                                                       tmp_path: Any) -> None:
     portal_login(page, web_server)
@@ -162,6 +142,14 @@ def test_the_application_flow_works_from_the_keyboard(page: Any, web_server: Web
     page.wait_for_url(re.compile(r"#applications/\d+$"))
     page.locator("#app-state").filter(has_text="Application received").wait_for()
     assert "Express" in page.locator(".app-summary").inner_text()
+    assert page.locator("#stages li").count() == 4  # express: no design, no construction
+    app_id = int(page.url.rsplit("/", 1)[1])
+    with staff(web_server, Role.SERVICE_AGENT) as agent:
+        assert agent.post(f"/connections/{app_id}/actions",
+                          json={"action": "accept"}).status_code == 200
+    # no click: the page follows the staff's move by itself and announces it
+    page.locator("#app-state").filter(has_text="Accepted; site survey").wait_for(timeout=20_000)
+    assert "Accepted; site survey" in page.locator("#status-region").inner_text()
     # withdraw with the keyboard: the confirmation takes the focus
     page.get_by_role("button", name="Withdraw the application").focus()
     page.keyboard.press("Enter")

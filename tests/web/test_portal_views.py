@@ -97,17 +97,6 @@ def test_a_household_sees_no_enterprise_part(page: Any, web_server: WebServer) -
         "This part is for enterprise customers.")
 
 
-def test_staff_are_sent_to_the_operations_centre(page: Any, web_server: WebServer) -> None:
-    portal_login_staff = web_server.user(Role.SERVICE_AGENT)
-    page.goto(f"{web_server.base_url}/?lang=en")
-    page.get_by_label("User name").fill(portal_login_staff[0])
-    page.get_by_label("Password").fill(portal_login_staff[1])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/ops$"))
-    page.goto(f"{web_server.base_url}/portal#applications")
-    page.wait_for_url(re.compile(r"/ops$"))
-
-
 # ---------------------------------------------------------------- notices
 
 def test_notices_for_my_address_only(page: Any, web_server: WebServer) -> None:

@@ -164,10 +164,10 @@ def register(app: typer.Typer) -> None:
         layout = build_demo_utility()
         values: dict[str, dict[str, float]] = {}
         for text in reading:
-            source, _, rest = text.partition(":")
+            name, _, rest = text.partition(":")
             parameter, _, value = rest.partition("=")
             try:
-                values.setdefault(source.strip(), {})[parameter.strip()] = float(value)
+                values.setdefault(name.strip(), {})[parameter.strip()] = float(value)
             except ValueError:
                 raise ConfigError(f"cannot read reading {text!r}; use SOURCE:PARAMETER=VALUE"
                                   ) from None
@@ -175,10 +175,10 @@ def register(app: typer.Typer) -> None:
         if unknown:
             raise ConfigError(f"unknown source(s) {', '.join(unknown)}; sources: "
                               + ", ".join(s.id for s in layout.sources))
-        for source in layout.sources:
-            result = assess_source(source.id, values.get(source.id, {}))
-            role = "backup" if source.backup else "main"
-            typer.echo(f"{source.id} ({source.kind}, {role}): {result.level}")
+        for src in layout.sources:
+            result = assess_source(src.id, values.get(src.id, {}))
+            role = "backup" if src.backup else "main"
+            typer.echo(f"{src.id} ({src.kind}, {role}): {result.level}")
             for f in result.findings:
                 typer.echo(f"  {f.parameter} = {f.value:g} {f.unit}: {f.level} "
                            f"(limit {f.limit})")

@@ -1,10 +1,114 @@
-// Entry of the /ops page.
-import { STAFF_ROLES, initI18n, languageToggle, logout, requireLogin, t } from "../common.js";
+// Entry of the /ops page (operations centre, staff): the header, the views behind hash routes
+// (#map, #alarms, #sensors, #incidents[/<id>], #scenario), the KPI tiles and the live stream.
+//
+// Hooks for tests and the benchmark live on ``window.waterops``: ``marks`` (performance.now()
+// when the map was drawn and the KPI tiles filled), ``readings`` (the last reading of each
+// sensor seen on the stream, with the time it arrived), and ``linksDrawn`` on the map element.
+import {
+  STAFF_ROLES, ApiError, announce, api, applyI18n, eventStream, initI18n, languageToggle, logout,
+  requireLogin, t,
+} from "../common.js";
+import { can } from "./roles.js";
+import { initKpis, updateKpis } from "./kpis.js";
+import { initMap, showMap, refreshMapValues } from "./map.js";
+import { initAlarms, showAlarms, alarmEvent } from "./alarms.js";
+import { initSensors, showSensors, readingEvent } from "./sensors.js";
+import { showIncidents } from "./incidents.js";
+import { initScenario, showScenario } from "./scenario.js";
+
+const hooks = window.waterops = window.waterops || { marks: {}, readings: {}, events: 0 };
+
+const VIEWS = ["map", "alarms", "sensors", "incidents", "scenario"];
+const VIEW_CAPABILITY = { scenario: "scenario" };
 
 const user = requireLogin(STAFF_ROLES);
-if (user) {
+if (user) await start(user);
+
+async function start(user) {
   await initI18n("ops");
   languageToggle(document.getElementById("language"));
   document.getElementById("logout").addEventListener("click", logout);
   document.getElementById("who").textContent = `${user.username} (${t("role." + user.role)})`;
+  document.body.dataset.role = user.role;
+
+  // hide what the role may not use (the API refuses it anyway)
+  document.querySelectorAll("[data-capability]").forEach((el) => {
+    if (!can(user.role, el.dataset.capability)) el.closest("li").hidden = true;
+  });
+
+  const ctx = { user, can: (capability) => can(user.role, capability), fail, hooks };
+  initKpis(ctx);
+  initMap(ctx);
+  initAlarms(ctx);
+  initSensors(ctx);
+  initScenario(ctx);
+
+  window.addEventListener("hashchange", route);
+  route();
+  connectStream(ctx);
 }
+
+/** Show a refused or failed call in the alert region, in words. */
+export function fail(error, where) {
+  let message;
+  if (error instanceof ApiError && error.status === 403) message = t("ops.error.forbidden", { where });
+  else if (error instanceof ApiError && error.status === 409) message = t("ops.error.unavailable", { where, detail: error.message });
+  else message = t("error.generic", { detail: `${where}: ${error.message}` });
+  announce(message, { error: true });
+  return message;
+}
+
+function route() {
+  const hash = location.hash.replace(/^#/, "") || "map";
+  const [name, ...rest] = hash.split("/");
+  let view = VIEWS.includes(name) ? name : "map";
+  const capability = VIEW_CAPABILITY[view];
+  if (capability && !can(user.role, capability)) view = "denied";
+  document.querySelectorAll("main .view").forEach((section) => { section.hidden = section.dataset.view !== view; });
+  document.querySelectorAll(".ops-nav a").forEach((a) => {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  });
+  document.title = `${t("ops.nav." + (view === "denied" ? "map" : view))} · ${t("nav.ops")}`;
+  announce(""); // clear the last view's message
+  document.getElementById("alert-region").textContent = "";
+  const arg = rest.join("/") || null;
+  if (view === "map") showMap();
+  else if (view === "alarms") showAlarms();
+  else if (view === "sensors") showSensors(arg);
+  else if (view === "incidents") showIncidents(arg, { user, can: (c) => can(user.role, c), fail });
+  else if (view === "scenario") showScenario(arg);
+}
+
+// ------------------------------------------------------------------ the live stream
+
+function connectStream(ctx) {
+  const badge = document.getElementById("live-state");
+  const label = document.getElementById("live-label");
+  const setState = (state) => {
+    badge.dataset.state = state;
+    label.dataset.i18n = `ops.live.${state}`;
+    applyI18n(badge);
+  };
+  let source;
+  try {
+    source = eventStream("/stream");
+  } catch (e) {
+    setState("off");
+    return;
+  }
+  hooks.stream = source;
+  source.onopen = () => setState("on");
+  source.onerror = () => setState(source.readyState === EventSource.CLOSED ? "off" : "retry");
+  const parse = (event) => {
+    hooks.events += 1;
+    try { return JSON.parse(event.data); } catch (e) { return null; }
+  };
+  source.addEventListener("reading", (event) => { const d = parse(event); if (d) readingEvent(d); });
+  source.addEventListener("alarm", (event) => { const d = parse(event); if (d) alarmEvent(d); });
+  source.addEventListener("kpi", (event) => { const d = parse(event); if (d) updateKpis(d); });
+  source.addEventListener("twin", () => { parse({ data: "null" }); refreshMapValues(); });
+  source.addEventListener("message", (event) => { parse(event); });
+}
+
+export { api };

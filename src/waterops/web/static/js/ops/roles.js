@@ -1,0 +1,34 @@
+// What each staff role may do in the operations centre: a copy of the grants in
+// waterops.model.accounts.ROLE_PERMISSIONS, limited to the permissions listed in RELEVANT
+// (tests/web/test_ops_roles.py keeps the two equal). The page only hides what the API would
+// refuse; the API decides anyway.
+
+/** The permissions the operations centre looks at. */
+export const RELEVANT = ["operations:read", "alarms:act", "incidents:inject", "isolation:plan",
+  "users:manage"];
+
+export const PERMISSIONS = {
+  dispatcher: ["operations:read", "alarms:act", "incidents:inject", "isolation:plan"],
+  water_quality_engineer: ["operations:read", "alarms:act"],
+  service_agent: ["operations:read"],
+  field_crew: ["operations:read", "alarms:act"],
+  planner: ["operations:read", "isolation:plan"],
+  administrator: ["operations:read", "alarms:act", "incidents:inject", "isolation:plan",
+    "users:manage"],
+};
+
+/** Permissions (of RELEVANT) a role is granted. */
+export function permissionsOf(role) { return PERMISSIONS[role] || []; }
+
+/** Capabilities of the page: which views and buttons a role sees. */
+export const CAPABILITIES = {
+  ops: "operations:read",
+  alarm_actions: "alarms:act",
+  inject: "incidents:inject",
+  scenario: "isolation:plan", // close a pipe or valve (valve isolation plans, scenarios)
+};
+
+export function can(role, capability) {
+  const permission = CAPABILITIES[capability];
+  return !!permission && permissionsOf(role).includes(permission);
+}

@@ -58,6 +58,8 @@ def test_household_applies_and_follows_it_to_water_on(page: Any, web_server: Web
     assert stages.count() == 6  # application … construction, meter, water on
     current = page.locator("#stages li[aria-current=step]")
     assert current.get_attribute("data-stage") == "application"
+    assert "due by" in current.locator(".stage-due").inner_text()
+    assert page.locator("#app-document").inner_text() == "property.pdf"
     check_accessibility(page)
 
     def refresh_and_expect(state: str, title: str) -> None:

@@ -1,7 +1,7 @@
 // My connection applications (用水报装): the list, and one application followed live on its
 // timeline with the SLA clock (working days, due date) and the applicant's own moves
 // (accept the quote — step 2 of the standard process — or withdraw).
-import { ApiError, announce, api, esc, formatTime, t } from "../common.js";
+import { ApiError, announce, api, esc, formatNumber, formatTime, t } from "../common.js";
 import { attempt, days, show, showNotFound } from "./ui.js";
 
 const REFRESH_MS = 5_000;
@@ -50,7 +50,8 @@ export async function renderApplication(ctx, id) {
         api(`/connections/${id}/timeline?limit=200`),
         api(`/connections/${id}/sla`),
       ]);
-      return { app, timeline: timeline.items, sla };
+      const doc = await api(`/documents/${app.document_id}`).catch(() => null);
+      return { app, timeline: timeline.items, sla, doc };
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return null;
       throw e;
@@ -68,10 +69,10 @@ export async function renderApplication(ctx, id) {
       announce(t("portal.app.updated", { state: t("state." + again.app.state) }));
     }
   }, REFRESH_MS);
-  ctx.onLeave = () => clearInterval(timer);
+  ctx.onLeave = () => { clearInterval(timer); ctx.view.onclick = null; };
 }
 
-function draw(view, { app, timeline, sla }, keepFocus = false) {
+function draw(view, { app, timeline, sla, doc }, keepFocus = false) {
   const focused = keepFocus ? document.activeElement?.id : null;
   const reached = new Map();
   for (const e of timeline) if (!reached.has(e.state_after)) reached.set(e.state_after, e.at);
@@ -83,10 +84,13 @@ function draw(view, { app, timeline, sla }, keepFocus = false) {
     const here = stage === current && app.state !== "water_on";
     const status = done ? "done" : here ? "current" : "todo";
     const when = reached.get(stage);
+    const clock = here ? sla.stages.filter((c) => c.stage === stage).at(-1) : null;
+    const due = clock && clock.status.due_at && app.state !== "paused"
+      ? `<span class="stage-time stage-due">${esc(t("portal.stage.due", { at: formatTime(clock.status.due_at) }))}</span>` : "";
     return `<li class="stage ${status}" data-stage="${esc(stage)}" ${here ? 'aria-current="step"' : ""}>
         <span class="stage-name">${esc(t("state." + stage))}</span>
         <span class="stage-status">${esc(t("portal.stage." + status))}</span>
-        ${when ? `<span class="stage-time">${esc(formatTime(when))}</span>` : ""}
+        ${when ? `<span class="stage-time">${esc(formatTime(when))}</span>` : ""}${due}
       </li>`;
   }).join("");
   const entries = timeline.map((e) => `
@@ -116,6 +120,8 @@ function draw(view, { app, timeline, sla }, keepFocus = false) {
     <div class="app-summary panel">
       <p>${esc(t("portal.app.template"))}: <strong>${esc(t("template." + app.template))}</strong></p>
       <p>${esc(t("common.status"))}: <strong id="app-state">${esc(t("state." + app.state))}</strong></p>
+      ${doc ? `<p>${esc(t("portal.app.document"))}: <span id="app-document">${esc(doc.original_name)}</span>
+        <span class="muted">(${esc(doc.media_type)}, ${esc(formatNumber(doc.size_bytes / 1024, 1))} kB)</span></p>` : ""}
       ${app.water_on_at ? `<p>${esc(t("portal.app.water_on_at"))}: <strong>${esc(formatTime(app.water_on_at))}</strong></p>` : ""}
     </div>
     <h3>${esc(t("portal.app.stages"))}</h3>

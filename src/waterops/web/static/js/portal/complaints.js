@@ -2,7 +2,7 @@
 // account number, a network node, or a map point in WGS 84 degrees), see the automatic diagnosis
 // from telemetry and the callback promised within two minutes; my complaints, their history,
 // reopen, and the satisfaction survey after closing.
-import { ApiError, announce, api, esc, formatTime, t } from "../common.js";
+import { ApiError, announce, api, esc, formatNumber, formatTime, t } from "../common.js";
 import { attempt, described, field, pick, setInvalid, show, showNotFound } from "./ui.js";
 
 const CATEGORIES = ["low_pressure", "no_water", "water_quality", "leak", "billing", "meter"];
@@ -133,6 +133,7 @@ export async function renderComplaint(ctx, id) {
   const findings = c.findings.map((f) => `<li>${esc(pick(f.text, f.text_zh))}</li>`).join("");
   const callback = c.callback_done_at
     ? t("portal.complaint.callback_done", { at: formatTime(c.callback_done_at) })
+      + (c.time_to_callback_s === null ? "" : ` ${t("portal.complaint.callback_after", { s: formatNumber(c.time_to_callback_s, 0) })}`)
     : c.callback_due_at ? t("portal.complaint.callback_due", { at: formatTime(c.callback_due_at) }) : "";
   const canReopen = c.allowed_actions.includes("reopen");
   const canRate = c.state === "closed" && c.satisfaction_score === null;

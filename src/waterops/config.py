@@ -10,6 +10,8 @@ WATEROPS_MQTT_URL       broker for telemetry, e.g. ``mqtt://127.0.0.1:1883`` (de
                         telemetry is ingested in process).
 WATEROPS_DASK_ADDRESS   address of a Dask scheduler for scenario batches (default: none,
                         local worker processes).
+WATEROPS_NETWORK        the utility's EPANET network file served by ``waterops serve``
+                        (default: none; the demo uses its bundled network).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Settings:
     database_url: str
     mqtt_url: str | None
     dask_address: str | None
+    network_file: Path | None = None
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -49,4 +52,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         mqtt_url=env.get("WATEROPS_MQTT_URL") or None,
         dask_address=env.get("WATEROPS_DASK_ADDRESS") or None,
+        network_file=Path(env["WATEROPS_NETWORK"]).expanduser()
+        if env.get("WATEROPS_NETWORK") else None,
     )

@@ -181,6 +181,11 @@ class AlarmTransitionError(AlarmError):
         super().__init__(f"alarm {alarm_id} is {state}: cannot {action} it; it allows {can}")
 
 
+class LiveSystemError(WaterOpsError):
+    """What a request needs is not running in this process (no twin, no simulator, no network
+    configured): e.g. ``waterops serve`` without the demo's simulator."""
+
+
 class AccountError(WaterOpsError):
     """An account cannot be created or changed (name taken, unknown role, weak password)."""
 

@@ -49,6 +49,8 @@ from waterops.api.deps import Services
 from waterops.config import Settings, load_settings
 from waterops.errors import (
     AccountError,
+    AlarmError,
+    AlarmTransitionError,
     AuthenticationError,
     CalendarError,
     ComplaintError,
@@ -57,8 +59,11 @@ from waterops.errors import (
     ConnectionTransitionError,
     DocumentRejectedError,
     EnterpriseError,
+    IncidentError,
+    LiveSystemError,
     LoginThrottledError,
     NoticeRuleError,
+    PayloadError,
     PermissionDeniedError,
     ProblemTransitionError,
     RecordNotFoundError,
@@ -66,6 +71,7 @@ from waterops.errors import (
     StoreError,
     TariffError,
     TrunkMainError,
+    UnitError,
     WaterOpsError,
     WorkOrderError,
     WorkOrderTransitionError,
@@ -98,6 +104,12 @@ ROUTER_MODULES = (
     "waterops.api.routes.trunk_main",
     "waterops.api.routes.water_balance",
     "waterops.api.routes.isolation",
+    "waterops.api.routes.network",
+    "waterops.api.routes.telemetry",
+    "waterops.api.routes.alarms",
+    "waterops.api.routes.twin",
+    "waterops.api.routes.kpis",
+    "waterops.api.routes.stream",
 )
 """Modules whose ``router`` is mounted under :data:`API_PREFIX` (add yours here)."""
 
@@ -116,6 +128,12 @@ _STATUS_OF: tuple[tuple[type[WaterOpsError], int], ...] = (
     (WorkOrderTransitionError, 409),
     (WorkOrderError, 422),
     (TrunkMainError, 422),
+    (AlarmTransitionError, 409),
+    (LiveSystemError, 409),
+    (AlarmError, 422),
+    (IncidentError, 422),
+    (PayloadError, 422),
+    (UnitError, 422),
     (EnterpriseError, 422),
     (TariffError, 422),
     (ComplaintError, 422),
@@ -237,6 +255,7 @@ def create_app(
     *,
     services: Services | None = None,
     database_schema: str | None = None,
+    live: Any = None,
 ) -> FastAPI:
     """The waterops HTTP API.
 
@@ -246,9 +265,12 @@ def create_app(
     services : ready services (tests inject a clock or a notifier this way); default: built
         from ``settings`` with :func:`build_services`
     database_schema : PostgreSQL schema of the store, if any
+    live : what the running process has (:class:`waterops.service.live.Live`: layout, twin,
+        simulator, event bus), ``None`` under ``waterops serve``; kept as ``app.state.live``
     """
+    settings = settings or load_settings()
     if services is None:
-        services = build_services(settings or load_settings(), database_schema=database_schema)
+        services = build_services(settings, database_schema=database_schema)
     engine = services.accounts.engine
 
     @asynccontextmanager
@@ -266,6 +288,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.settings = settings
+    app.state.live = live
+    app.state.bus = EventBus()  # readings and alarms of this process when no `live` runs
     _install_error_handlers(app)
     _install_offline_docs(app)
     for name in ROUTER_MODULES:

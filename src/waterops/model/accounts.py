@@ -55,6 +55,10 @@ class Permission(enum.StrEnum):
     TREATMENT_READ = "treatment:read"  # coagulant/ozone dose advice, outlet drift flags
     EMERGENCY_ANALYSE = "emergency:analyse"  # contamination spread/tracing, source switch
     RENEWAL_PLAN = "renewal:plan"  # pipe register, break-rate models, renewal plans
+    OPERATIONS_READ = "operations:read"  # network, telemetry, twin, alarms, KPIs, live stream
+    ALARMS_ACT = "alarms:act"  # acknowledge, assign, resolve
+    INCIDENTS_INJECT = "incidents:inject"  # the demo simulator: start an incident
+    TELEMETRY_INGEST = "telemetry:ingest"  # POST readings (gateways, SCADA exports)
 
 
 _CUSTOMER = frozenset(
@@ -78,22 +82,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ENTERPRISE_CUSTOMER: _CUSTOMER,
     # the dispatcher and the quality engineer look at applications (a new connection
     # changes demand) but do not move them
-    Role.DISPATCHER: _STAFF_READ | {Permission.ISOLATION_PLAN, Permission.WATER_BALANCE_READ,
-                                   Permission.TREATMENT_READ, Permission.EMERGENCY_ANALYSE},
-    Role.WATER_QUALITY_ENGINEER: _STAFF_READ | {Permission.TREATMENT_READ,
-                                               Permission.EMERGENCY_ANALYSE},
+    Role.DISPATCHER: _STAFF_READ
+    | {Permission.OPERATIONS_READ, Permission.ALARMS_ACT, Permission.INCIDENTS_INJECT,
+       Permission.ISOLATION_PLAN, Permission.WATER_BALANCE_READ, Permission.TREATMENT_READ,
+       Permission.EMERGENCY_ANALYSE},
+    Role.WATER_QUALITY_ENGINEER: _STAFF_READ
+    | {Permission.OPERATIONS_READ, Permission.ALARMS_ACT, Permission.TREATMENT_READ,
+       Permission.EMERGENCY_ANALYSE},
     # the service agent runs the counter: accepts, quotes, pauses, may upload for a customer
     Role.SERVICE_AGENT: _STAFF_READ
     | {
         Permission.CONNECTIONS_ADVANCE,
         Permission.DOCUMENTS_UPLOAD,
         Permission.USERS_READ,
+        Permission.OPERATIONS_READ,
     },
-    # the field crew surveys, builds and installs meters
-    Role.FIELD_CREW: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE},
+    # the field crew surveys, builds and installs meters; acts on the alarms it is sent to
+    Role.FIELD_CREW: _STAFF_READ
+    | {Permission.CONNECTIONS_ADVANCE, Permission.OPERATIONS_READ, Permission.ALARMS_ACT},
     # the planner designs and quotes
-    Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE, Permission.ISOLATION_PLAN,
-                                 Permission.WATER_BALANCE_READ,
+    Role.PLANNER: _STAFF_READ | {Permission.CONNECTIONS_ADVANCE, Permission.OPERATIONS_READ,
+                                 Permission.ISOLATION_PLAN, Permission.WATER_BALANCE_READ,
                                  Permission.RENEWAL_PLAN},
     Role.ADMINISTRATOR: frozenset(set(Permission) - _CUSTOMER) | {Permission.DOCUMENTS_UPLOAD},
 }

@@ -17,7 +17,7 @@ from waterops.errors import (
     ConfigError,
     PermissionDeniedError,
     ScenarioError,
-    UnknownSensorError,
+    UnknownElementError,
 )
 from waterops.hydraulics import EpanetEngine
 from waterops.model.accounts import Role, User
@@ -119,7 +119,7 @@ def test_trace_from_sensor_readings_with_clock_times() -> None:
     mine = report.candidates[names.index(TRUTH)]
     assert abs(report.start_time(mine) - (midnight + timedelta(hours=1))) <= \
         timedelta(minutes=30)
-    with pytest.raises(UnknownSensorError):
+    with pytest.raises(UnknownElementError):
         service.trace(_user(Role.DISPATCHER), [Detection("NOPE", midnight, 1.0)])
     with pytest.raises(ConfigError):
         service.trace(_user(Role.DISPATCHER), detections, members=0)

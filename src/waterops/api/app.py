@@ -104,6 +104,8 @@ ROUTER_MODULES = (
     "waterops.api.routes.trunk_main",
     "waterops.api.routes.water_balance",
     "waterops.api.routes.isolation",
+    "waterops.api.routes.contamination",
+    "waterops.api.routes.sources",
     "waterops.api.routes.network",
     "waterops.api.routes.telemetry",
     "waterops.api.routes.alarms",

@@ -49,7 +49,7 @@ from waterops.errors import (
     NoticeRuleError,
     PermissionDeniedError,
     StoreError,
-    UnknownSensorError,
+    UnknownElementError,
 )
 from waterops.hydraulics.epanet import EpanetEngine
 from waterops.io.inp import read_inp
@@ -228,7 +228,8 @@ class ContaminationService:
     def _reading(self, detection: Detection, start: datetime) -> SensorReading:
         sensor = next((s for s in self.layout.sensors if s.id == detection.sensor_id), None)
         if sensor is None or sensor.element_kind != "node" or not sensor.element_id:
-            raise UnknownSensorError(detection.sensor_id)
+            raise UnknownElementError("quality sensor on a node", detection.sensor_id,
+                                      self.layout.name)
         time_s = int((detection.at - start).total_seconds())
         if time_s < 0:
             raise ConfigError(f"reading of {detection.sensor_id} at {detection.at} is before "

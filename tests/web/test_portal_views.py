@@ -216,6 +216,26 @@ def test_an_enterprise_without_a_linked_account_is_told_so(page: Any,
     page.get_by_role("link", name="My enterprise").click()
     page.locator("#no-enterprise").wait_for()
     assert "your account manager links it" in page.locator("#no-enterprise").inner_text()
+    # an enterprise may apply in the industrial-park process, which needs the park
+    page.get_by_role("link", name="New application").click()
+    page.get_by_label("Enterprise in an industrial park").check()
+    page.get_by_label("Address of the connection").fill("Plot 7, Hi-Tech Park")
+    page.get_by_label("Contact phone").fill("0571 8888 0000")
+    page.get_by_role("button", name="Next: the document").click()
+    assert page.locator("#park-id-error").inner_text() == "Please fill this in."
+    assert page.evaluate("document.activeElement.id") == "park-id"
+    page.get_by_label("Industrial park", exact=True).fill("P1")
+    page.get_by_role("button", name="Next: the document").click()
+    page.locator("#step-2").wait_for()
+    assert "Enterprise in an industrial park" in page.locator("#apply-summary").inner_text()
+
+
+def test_an_ended_session_goes_back_to_the_log_in_page(page: Any, web_server: WebServer) -> None:
+    portal_login(page, web_server)
+    page.evaluate("sessionStorage.setItem('waterops.token', 'no-longer-valid')")
+    page.get_by_role("link", name="Outage notices").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.evaluate("sessionStorage.length") == 0
 
 
 # ---------------------------------------------------------------- tariffs

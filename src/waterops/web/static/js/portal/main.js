@@ -8,7 +8,7 @@
 //   #enterprise          enterprise customers: consumption, savings advice, visits, problems
 //   #register            a visitor opens a customer account (the only view without log-in)
 import {
-  CUSTOMER_ROLES, announce, currentUser, initI18n, isStaff, languageToggle, logout, t, token,
+  ApiError, CUSTOMER_ROLES, announce, currentUser, initI18n, isStaff, languageToggle, logout, t, token,
 } from "../common.js";
 import { renderApplication, renderApplications } from "./applications.js";
 import { renderApply } from "./apply.js";
@@ -82,6 +82,7 @@ async function mount(view, render, user = null) {
   try {
     await render(ctx);
   } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { location.replace("/"); return null; } // session ended
     announce(t("error.generic", { detail: e.message }), { error: true });
   } finally {
     view.removeAttribute("aria-busy");

@@ -11,7 +11,8 @@
 - ``alarms resolve-incident ID --cause CODE --by NAME [--note TEXT]``: an incident and all
   its open alarms at once
 - ``alarms watch [--every S] [--once]``: the alarm worker: runs the detectors of the demo
-  utility's layout over the readings the store receives (e.g. from ``waterops demo`` in
+  utility's layout (and the trunk main's burst/transient detector) over the readings the
+  store receives (e.g. from ``waterops demo`` in
   another terminal), raising and clearing alarms, until Ctrl-C
 
 Times are shown in local time (``--tz``, default Asia/Shanghai); the store keeps UTC.
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 
 from waterops.errors import AlarmError, ConfigError
+from waterops.io.inp import read_inp
 from waterops.model.alarms import (
     LIVE_STATES,
     OPEN_STATES,
@@ -39,6 +41,7 @@ from waterops.model.alarms import (
 from waterops.service.alarm_feed import AlarmFeed, TwinFollower, catch_up
 from waterops.service.alarms import AlarmService
 from waterops.service.simulator import PDA
+from waterops.service.trunk_main import trunk_main_config
 from waterops.service.twin import Twin, TwinSettings
 from waterops.service.virtual_utility import build_demo_utility
 from waterops.store import TelemetryStore
@@ -242,7 +245,8 @@ def watch_command(
     layout = build_demo_utility()
     with TelemetryStore.open() as telemetry, ExitStack() as closing:
         alarms = AlarmStore(telemetry.engine)
-        feed = AlarmFeed(AlarmService(alarms))
+        trunk = trunk_main_config(layout, read_inp(layout.network_file))
+        feed = AlarmFeed(AlarmService(alarms), trunk_main=trunk)
         feed.prepare(layout)
         follower = None
         if twin:

@@ -16,7 +16,9 @@ interval, and hands what they see to the :class:`~waterops.service.alarms.AlarmS
   logger). Alarms of one DMA group into one incident;
 - **leaks** from the online leak monitor of :mod:`waterops.detection.leaks` when one is given
   (:class:`~waterops.detection.leaks.OnlineLeakMonitor`, fitted on leak-free training data):
-  each leak it raises becomes an alarm on its pipe.
+  each leak it raises becomes an alarm on its pipe;
+- **trunk-main bursts and transients** (:mod:`waterops.detection.trunk_main`) when the
+  main is given (:func:`waterops.service.trunk_main.trunk_main_config`).
 
 The feed is a :class:`~waterops.service.simulator.Publisher`, so the virtual utility drives
 it like any ingest path::
@@ -58,11 +60,14 @@ from waterops.detection.thresholds import (
     gb5749_limits,
     with_persistence,
 )
+from waterops.detection.trunk_main import TrunkMainMonitor
 from waterops.model.alarms import Alarm, AlarmSignal, Evidence, Severity
 from waterops.model.telemetry import QualityFlag, Quantity, Sensor, SiteKind
 from waterops.model.utility import UtilityLayout
 from waterops.service.alarms import AlarmService
 from waterops.service.simulator import SensorFrame
+from waterops.service.trunk_main import TrunkMainConfig
+from waterops.service.trunk_main import signals_of as trunk_main_signals
 from waterops.service.twin import Twin, TwinState
 from waterops.store import TelemetryStore
 from waterops.store.alarms_store import AlarmStore
@@ -119,13 +124,18 @@ class AlarmFeed:
     settings : thresholds of the detectors
     leak_monitor : an online leak monitor (fitted) and the ids of the flow sensors it reads,
         in its order; its pressure sensors are ``leak_monitor.reference.sensor_ids``
+    trunk_main : the raw-water trunk main whose meters the burst/transient detector watches
     """
 
     def __init__(self, service: AlarmService, settings: FeedSettings | None = None, *,
-                 leak_monitor: tuple[OnlineLeakMonitor, list[str]] | None = None) -> None:
+                 leak_monitor: tuple[OnlineLeakMonitor, list[str]] | None = None,
+                 trunk_main: TrunkMainConfig | None = None) -> None:
         self.service = service
         self.settings = settings or FeedSettings()
         self.leak_monitor = leak_monitor
+        self.trunk_main = trunk_main
+        self._trunk_monitor = (None if trunk_main is None else
+                               TrunkMainMonitor(trunk_main.meters, trunk_main.settings))
         self.layout: UtilityLayout | None = None
         self._quality: dict[str, list[_QualityWatch]] = {}
         self._rooms: list[PumpRoomMonitor] = []
@@ -168,6 +178,8 @@ class AlarmFeed:
         if self.leak_monitor is not None:
             ids.update(self.leak_monitor[0].reference.sensor_ids)
             ids.update(self.leak_monitor[1])
+        if self.trunk_main is not None:
+            ids.update(self.trunk_main.meters.sensor_ids)
         return tuple(sorted(ids))
 
     # -- inputs --------------------------------------------------------------------------------
@@ -211,6 +223,9 @@ class AlarmFeed:
             leak = self._leak_step(time)
             if leak is not None:
                 signals.append(_leak_signal(leak))
+        if self._trunk_monitor is not None and self.trunk_main is not None:
+            for event in self._trunk_monitor.step(time, readings):
+                signals += trunk_main_signals(event, self.trunk_main)
         return self._report(signals)
 
     def observe_twin(self, time: datetime, state: TwinState) -> list[Alarm]:

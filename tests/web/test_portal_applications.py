@@ -158,6 +158,9 @@ def test_the_application_flow_works_from_the_keyboard(page: Any, web_server: Web
     assert page.evaluate("document.activeElement.id") == "withdraw-yes"
     page.keyboard.press("Enter")
     page.locator("#app-state").filter(has_text="Withdrawn").wait_for()
+    assert page.locator("#stages li .stage-status").all_inner_texts() == [
+        "done", "done", "not reached", "not reached"]
+    assert page.locator("#sla").count() == 0
 
 
 def test_a_customer_sees_only_their_own_applications(page: Any, web_server: WebServer) -> None:

@@ -291,7 +291,7 @@ def test_the_portal_bundles_have_every_key_in_both_languages() -> None:
     built |= {f"portal.tariffs.class.{c}" for c in CustomerClass}
     built |= {f"portal.tariffs.period.{p}" for p in BillingPeriod}
     built |= {f"portal.score.{s}" for s in range(1, 6)}
-    built |= {f"portal.stage.{s}" for s in ("done", "current", "todo")}
+    built |= {f"portal.stage.{s}" for s in ("done", "current", "todo", "skipped")}
     built |= {f"portal.where.{w}" for w in ("mine", "account", "node", "point")}
     built |= {f"advice.{k}" for k in ("leak", "reuse", "shifting")}
     for lang in ("en", "zh-CN"):

@@ -80,9 +80,10 @@ function draw(view, { app, timeline, sla, doc }, keepFocus = false) {
   const current = app.state === "paused" ? app.paused_from : app.state;
   const currentIndex = stages.indexOf(current);
   const steps = stages.map((stage, i) => {
-    const done = app.state === "water_on" ? true : i < currentIndex;
+    const stopped = app.state === "rejected" || app.state === "withdrawn";
+    const done = app.state === "water_on" || (stopped ? reached.has(stage) : i < currentIndex);
     const here = stage === current && app.state !== "water_on";
-    const status = done ? "done" : here ? "current" : "todo";
+    const status = done ? "done" : here ? "current" : stopped ? "skipped" : "todo";
     const when = reached.get(stage);
     const clock = here ? sla.stages.filter((c) => c.stage === stage).at(-1) : null;
     const due = clock && clock.status.due_at && app.state !== "paused"

@@ -224,8 +224,8 @@ class AlarmFeed:
             if leak is not None:
                 signals.append(_leak_signal(leak))
         if self._trunk_monitor is not None and self.trunk_main is not None:
-            for event in self._trunk_monitor.step(time, readings):
-                signals += trunk_main_signals(event, self.trunk_main)
+            for trunk_event in self._trunk_monitor.step(time, readings):
+                signals += trunk_main_signals(trunk_event, self.trunk_main)
         return self._report(signals)
 
     def observe_twin(self, time: datetime, state: TwinState) -> list[Alarm]:

@@ -14,11 +14,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from waterops.cli.demo_web import DemoRun
 from waterops.io.inp import read_inp
 from waterops.model.alarms import AlarmSignal, Severity
 from waterops.service.alarms import AlarmService
 from waterops.service.live import Live
+from waterops.service.simulator import SimulatorConfig
 from waterops.service.virtual_utility import build_demo_utility
 from waterops.store.alarms_store import AlarmStore
 from waterops.store.telemetry_store import TelemetryStore
@@ -49,6 +52,24 @@ def serve_network(folder: Path) -> Iterator[WebServer]:
     store.upsert_sensors(layout.sensors)
     with ServerThread(app) as base_url:
         yield WebServer(base_url, app)
+
+
+@contextmanager
+def serve_demo(folder: Path, *, speed: float = 1800.0) -> Iterator[WebServer]:
+    """The live demo (simulator, alarm feed, twin every 15 simulated minutes) at ``speed``
+    times real time, served with the operations centre; no random incidents."""
+    settings = make_settings(folder)
+    start = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).replace(
+        hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    run = DemoRun(settings, demo_layout(), SimulatorConfig(seed=11, start=start,
+                                                           random_incidents_per_day=0.0,
+                                                           tracer=False), speed)
+    app = run.start()
+    try:
+        with ServerThread(app) as base_url:
+            yield WebServer(base_url, app)
+    finally:
+        run.close()
 
 
 def alarm_service(server: WebServer) -> AlarmService:

@@ -198,3 +198,41 @@ def test_the_page_renders_in_chinese(page: Any, ops_server: WebServer) -> None:
     assert page.get_by_text("输水干管安全运行天数").is_visible()
     # no key is shown raw
     assert "ops." not in page.locator("body").inner_text()
+
+
+def dead_end_pipe(network: Any) -> tuple[str, str]:
+    """A pipe whose one end is a junction joined to nothing else: closing it cuts that
+    junction (and only it) off every source."""
+    links = [network.pipes[["node1", "node2"]], network.pumps[["node1", "node2"]],
+             network.valves[["node1", "node2"]]]
+    degree: dict[str, int] = {}
+    for table in links:
+        for a, b in table.itertuples(index=False):
+            degree[a] = degree.get(a, 0) + 1
+            degree[b] = degree.get(b, 0) + 1
+    for pipe_id, a, b in network.pipes[["node1", "node2"]].itertuples():
+        for leaf in (a, b):
+            if degree[leaf] == 1 and leaf in network.junctions.index:
+                return str(pipe_id), str(leaf)
+    raise AssertionError("the demo network has no dead end")
+
+
+def test_the_scenario_page_closes_a_pipe_and_shows_who_loses_water(
+        page: Any, ops_server: WebServer) -> None:
+    pipe, leaf = dead_end_pipe(ops_server.app.state.live.network)
+    open_ops(page, ops_server, Role.PLANNER, view="scenario")
+    wait_for_map(page, "#scenario-map")
+    page.get_by_label(re.compile("^Pipe or valve id")).fill(pipe)
+    page.get_by_role("button", name="Close it").click()
+    facts = page.locator("#scenario-facts")
+    facts.wait_for(timeout=60_000)  # the first closure builds the isolation service
+    assert facts.get_attribute("data-lost") == "1"
+    assert leaf in page.locator(".node-list").inner_text()
+    assert page.locator("#scenario-map").get_attribute("data-closed") == pipe
+    drawn = page.evaluate("""() => document.getElementById('scenario-map').data
+        .filter(t => t.name === 'lost').flatMap(t => t.customdata)""")
+    assert drawn == [leaf]
+    # an unknown link is named, nothing is simulated
+    page.get_by_label(re.compile("^Pipe or valve id")).fill("NO-SUCH-PIPE")
+    page.get_by_role("button", name="Close it").click()
+    page.get_by_text("There is no pipe, pump or valve NO-SUCH-PIPE.").wait_for()

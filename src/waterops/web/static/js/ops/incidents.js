@@ -135,15 +135,16 @@ async function affected(alarms) {
   }
   if (!elements.size) { box.innerHTML = `<p class="muted">${esc(t("ops.incidents.no_element"))}</p>`; return; }
   const [kind, id] = [...elements][0].split(":");
+  if (!ctx.can("scenario")) { box.innerHTML = `<p class="muted">${esc(t("ops.incidents.affected_role"))}</p>`; return; }
   try {
-    const plan = await api(`/isolation/plan?${kind === "link" ? "link" : "node"}=${encodeURIComponent(id)}`);
-    const customers = plan.customers || [];
+    const plan = await api("/isolation/plan", { method: "POST", body: kind === "link" ? { pipe_id: id } : { node_id: id } });
     const critical = plan.critical_users || [];
+    const kinds = Object.entries(plan.customers_by_kind || {}).map(([k, n]) => `<li>${esc(k)}: ${n}</li>`);
     box.innerHTML = `
-      <p id="affected-count" data-count="${customers.length}">${esc(t("ops.incidents.affected_count", { count: customers.length, element: id }))}</p>
-      ${critical.length ? `<p>${esc(t("ops.incidents.critical", { names: critical.map((c) => c.name || c.id).join(", ") }))}</p>` : ""}
-      <ul>${customers.slice(0, 50).map((c) => `<li>${esc(c.name || c.id)}${c.address ? " · " + esc(c.address) : ""}</li>`).join("")}</ul>
-      ${customers.length > 50 ? `<p class="muted">${esc(t("ops.incidents.more", { count: customers.length - 50 }))}</p>` : ""}`;
+      <p id="affected-count" data-count="${plan.customer_count}">${esc(t("ops.incidents.affected_count", { count: plan.customer_count, element: id }))}</p>
+      <ul>${kinds.join("")}</ul>
+      ${critical.length ? `<p>${esc(t("ops.incidents.critical", { names: critical.map((c) => c.name).join(", ") }))}</p>` : ""}
+      <p>${esc(t("ops.incidents.valves", { valves: plan.valves_to_close.map((v) => v.valve_id).join(", ") || "–" }))}</p>`;
   } catch (error) {
     box.innerHTML = `<p class="muted">${esc(t("ops.incidents.affected_unavailable", { detail: error.message }))}</p>`;
   }

@@ -96,10 +96,24 @@ export function nodeTrace(net, { color = "#56606b", size = 3, name = "nodes" } =
     showlegend: false, meta: { role: "nodes" } };
 }
 
-export function baseLayout() {
+/** Axis ranges around the bulk of the nodes (2nd–98th percentile, padded): the 106 km raw-water
+ *  main would otherwise shrink the city to a corner; double-click shows everything. */
+function bulkRanges(net) {
+  const range = (values) => {
+    const v = values.filter((x) => x !== null).sort((p, q) => p - q);
+    if (!v.length) return undefined;
+    const lo = v[Math.floor(v.length * 0.02)], hi = v[Math.ceil(v.length * 0.98) - 1];
+    const pad = Math.max((hi - lo) * 0.08, 50);
+    return [lo - pad, hi + pad];
+  };
+  return { x: range(net.node_x), y: range(net.node_y) };
+}
+
+export function baseLayout(net) {
+  const ranges = net ? bulkRanges(net) : {};
   return {
     margin: { l: 0, r: 0, t: 0, b: 0 }, dragmode: "pan", hovermode: "closest", showlegend: false,
-    xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x", scaleratio: 1 },
+    xaxis: { visible: false, range: ranges.x }, yaxis: { visible: false, scaleanchor: "x", scaleratio: 1, range: ranges.y },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", uirevision: "keep",
   };
 }
@@ -191,7 +205,7 @@ async function draw() {
   const { traces, count } = linkTraces(net, groups);
   const markerTraces = await markers(net);
   const all = [...traces, nodeTrace(net), ...markerTraces];
-  await Plotly.react(div, all, baseLayout(), PLOT_CONFIG);
+  await Plotly.react(div, all, baseLayout(net), PLOT_CONFIG);
   if (!div.dataset.bound) {
     div.dataset.bound = "1";
     div.on("plotly_click", (event) => {

@@ -47,48 +47,26 @@ export async function showScenario(arg) {
     await draw(id, null);
     return;
   }
-  const lost = nodesWithoutWater(effect);
-  const drops = pressureDrops(effect);
+  const lost = effect.cut_off_nodes || [];
+  const hyd = effect.hydraulics || {};
+  const drops = hyd.pressure_drop_m || {};
   await draw(id, { lost, drops });
   const dropped = Object.values(drops).filter((d) => d >= DROP_EDGES_M[0]).length;
-  const unsupplied = effect.unsupplied_m3s ?? null;
+  const critical = effect.critical_users || [];
   result.innerHTML = `
-    <dl class="facts" id="scenario-facts" data-lost="${lost.length}" data-dropped="${dropped}">
+    <dl class="facts" id="scenario-facts" data-lost="${lost.length}" data-dropped="${dropped}" data-customers="${effect.customer_count}">
       <dt>${esc(t("ops.scenario.closed"))}</dt><dd>${esc(id)}</dd>
       <dt>${esc(t("ops.scenario.lost"))}</dt><dd id="scenario-lost">${lost.length}</dd>
+      <dt>${esc(t("ops.scenario.customers"))}</dt><dd id="scenario-customers">${effect.customer_count}</dd>
+      <dt>${esc(t("ops.scenario.cut_off_demand"))}</dt><dd>${esc(formatNumber(effect.demand_cut_off_ls, 2))} L/s</dd>
       <dt>${esc(t("ops.scenario.dropped", { m: DROP_EDGES_M[0] }))}</dt><dd id="scenario-dropped">${dropped}</dd>
-      ${unsupplied !== null ? `<dt>${esc(t("ops.scenario.unsupplied"))}</dt><dd>${esc(formatNumber(units.ls(unsupplied), 2))} L/s</dd>` : ""}
-      ${effect.newly_low ? `<dt>${esc(t("ops.scenario.newly_low"))}</dt><dd>${effect.newly_low.length}</dd>` : ""}
+      ${hyd.unsupplied_ls !== undefined ? `<dt>${esc(t("ops.scenario.unsupplied"))}</dt><dd>${esc(formatNumber(hyd.unsupplied_ls, 2))} L/s</dd>` : ""}
+      ${hyd.newly_low_nodes ? `<dt>${esc(t("ops.scenario.newly_low", { mpa: formatNumber(units.mpa(hyd.threshold_m), 2) }))}</dt><dd>${hyd.newly_low_nodes.length}</dd>` : ""}
     </dl>
+    ${critical.length ? `<h3>${esc(t("ops.scenario.critical"))}</h3><ul>${critical.map((c) => `<li>${esc(c.name)} (${esc(c.kind)}, ${esc(c.node_id)})</li>`).join("")}</ul>` : ""}
     ${lost.length ? `<h3>${esc(t("ops.scenario.lost_list"))}</h3><p class="node-list">${lost.slice(0, 200).map(esc).join(", ")}${lost.length > 200 ? " …" : ""}</p>` : ""}
     ${largest(drops)}`;
   announce(t("ops.scenario.done", { id, lost: lost.length, dropped }));
-}
-
-/** Node ids that get no water, in whichever shape the answer gives them. */
-function nodesWithoutWater(effect) {
-  for (const key of ["nodes_without_water", "cut_off", "unsupplied_nodes", "nodes_cut_off"]) {
-    const v = effect[key];
-    if (Array.isArray(v)) return v.map((x) => (typeof x === "object" ? x.id ?? x.node_id : x));
-    if (v && typeof v === "object") return Object.keys(v);
-  }
-  return [];
-}
-
-/** node id → pressure drop [m] (a {id: m} map or parallel/row lists). */
-function pressureDrops(effect) {
-  const v = effect.pressure_drop_m ?? effect.pressure_drops_m ?? effect.drops;
-  if (!v) return {};
-  if (Array.isArray(v)) {
-    const out = {};
-    v.forEach((row, k) => {
-      if (Array.isArray(row)) out[row[0]] = row[1];
-      else if (row && typeof row === "object") out[row.node_id ?? row.id] = row.drop_m ?? row.pressure_drop_m;
-      else if (effect.junction_ids) out[effect.junction_ids[k]] = row;
-    });
-    return out;
-  }
-  return v;
 }
 
 function largest(drops) {
@@ -114,7 +92,7 @@ async function draw(closed, effect) {
     bins.forEach((ids, b) => traces.push(nodeMarkers(ids, DROP_COLOURS[b], 5, "drop")));
     traces.push(nodeMarkers(effect.lost, "#7b0099", 8, "lost"));
   }
-  await Plotly.react(div, traces, baseLayout(), PLOT_CONFIG);
+  await Plotly.react(div, traces, baseLayout(net), PLOT_CONFIG);
   div.dataset.linksDrawn = String(count);
   div.dataset.closed = closed || "";
   div.dataset.state = "drawn";

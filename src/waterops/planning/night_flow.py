@@ -121,11 +121,14 @@ def night_flow_analysis(inflow_m3s: pd.Series, *, households: int, non_household
     night_dates = pd.DatetimeIndex(night.index).date
     mnf_times = night.groupby(night_dates).idxmin()
     pressure = _binned(pressure_m, analysis, "pressure_m") if pressure_m is not None else None
+    by_day: dict[object, pd.Series] = {}
+    if pressure is not None:  # one grouping, not one scan of the series per night
+        by_day = dict(iter(pressure.groupby(pd.DatetimeIndex(pressure.index).date)))
     rows = []
     for day, when in mnf_times.items():
         mnf = float(night[when])
         nnf = max(mnf - legit, 0.0)
-        p_mnf, ndf = _night_day_factor(pressure, when, day, analysis)
+        p_mnf, ndf = _night_day_factor(pressure, by_day.get(day), when, analysis)
         properties = households + non_households
         rows.append({
             "night": day,
@@ -147,15 +150,14 @@ _COLUMNS = ["mnf_time", "mnf_m3s", "legitimate_night_use_m3s", "net_night_flow_m
             "leakage_l_per_property_h"]
 
 
-def _night_day_factor(pressure: pd.Series | None, when: object, day: object,
+def _night_day_factor(pressure: pd.Series | None, of_day: pd.Series | None, when: object,
                       analysis: NightFlowAnalysis) -> tuple[float, float]:
     """(pressure at the MNF bin [m], NDF [h]) for the local day holding the night."""
     if pressure is None:
         return np.nan, 24.0
     p_mnf = pressure.get(when)
-    if p_mnf is None or not np.isfinite(p_mnf) or p_mnf <= 0:
+    if p_mnf is None or not np.isfinite(p_mnf) or p_mnf <= 0 or of_day is None:
         return np.nan, np.nan
-    of_day = pressure[pd.DatetimeIndex(pressure.index).date == day]
     bins_per_day = 86_400 // analysis.averaging_s
     if len(of_day) < analysis.min_day_coverage * bins_per_day:
         return float(p_mnf), np.nan

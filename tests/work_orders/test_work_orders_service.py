@@ -150,3 +150,36 @@ def test_an_order_from_an_alarm_starts_its_clock_at_the_alarm(world: World) -> N
         world.service.create_from_alarm(world.dispatcher, alarm.id + 100)
     # the alarm can be resolved with the order's cause afterwards
     assert alarms.resolve(alarm.id, Cause.PIPE_BURST, "disp1").cause is Cause.PIPE_BURST
+
+
+def test_an_order_from_a_complaint_and_links_to_a_notice(world: World) -> None:
+    """A leak reported by a customer at 01:40 local: the order sits at the complaint's node,
+    its clock starts at the complaint's arrival, and the repair's outage notice is linked."""
+    from waterops.store.complaints_store import ComplaintsStore
+    from waterops.store.notices_store import NoticesStore
+
+    received = T0 - timedelta(minutes=20)
+    with ComplaintsStore(world.accounts.engine).transaction() as tx:
+        cid = tx.insert_complaint({"channel": "phone", "category": "leak",
+                                   "description": "water running in the street",
+                                   "node_id": "JUNCTION-75", "location_text": "Jiefang Rd 8"},
+                                  received)
+    order = world.service.create_from_complaint(world.agent, cid, kind=WorkOrderKind.LEAK)
+    assert (order.kind, order.node_id, order.reported_at) == (WorkOrderKind.LEAK,
+                                                              "JUNCTION-75", received)
+    assert order.on_site_due == received + timedelta(minutes=90)
+    assert order.links == ((LinkKind.COMPLAINT, cid),)
+    notice = NoticesStore(world.accounts.engine).insert_notice(
+        {"kind": "unplanned", "area": "Jiefang Rd", "reason": "repair", "issued_by": "disp1",
+         "starts_at_us": 0, "ends_at_us": 1, "nodes": "[]", "subject": "s", "body_en": "b",
+         "body_zh": "b"}, [], [], T0, None)
+    order = world.service.link(world.dispatcher, order.id, LinkKind.NOTICE, notice.id)
+    assert set(order.links) == {(LinkKind.COMPLAINT, cid), (LinkKind.NOTICE, notice.id)}
+    # linking twice changes nothing; a crew or an agent may not link
+    again = world.service.link(world.dispatcher, order.id, LinkKind.NOTICE, notice.id)
+    assert again.links == order.links
+    with pytest.raises(PermissionDeniedError):
+        world.service.link(world.agent, order.id, LinkKind.NOTICE, notice.id)
+    found, total = world.service.visible(world.dispatcher,
+                                         WorkOrderFilter(link=(LinkKind.COMPLAINT, cid)))
+    assert total == 1 and found[0].id == order.id

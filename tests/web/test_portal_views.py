@@ -84,19 +84,6 @@ def test_the_portal_needs_a_log_in_except_to_register(page: Any, web_server: Web
     page.get_by_role("heading", name="Log in").wait_for()
 
 
-def test_a_household_sees_no_enterprise_part(page: Any, web_server: WebServer) -> None:
-    portal_login(page, web_server, Role.HOUSEHOLD_CUSTOMER)
-    links = page.locator("#portal-nav a:visible").all_inner_texts()
-    assert links == ["My applications", "New application", "Complaints and repairs",
-                     "Outage notices", "Tariffs"]
-    page.get_by_role("link", name="New application").click()
-    assert page.get_by_label("Enterprise in an industrial park").count() == 0
-    page.goto(f"{web_server.base_url}/portal#enterprise")
-    page.locator("#enterprise-only").wait_for()
-    assert page.locator("#enterprise-only").inner_text() == (
-        "This part is for enterprise customers.")
-
-
 # ---------------------------------------------------------------- notices
 
 def test_notices_for_my_address_only(page: Any, web_server: WebServer) -> None:
@@ -230,18 +217,23 @@ def test_an_enterprise_without_a_linked_account_is_told_so(page: Any,
     assert "Enterprise in an industrial park" in page.locator("#apply-summary").inner_text()
 
 
-def test_an_ended_session_goes_back_to_the_log_in_page(page: Any, web_server: WebServer) -> None:
-    portal_login(page, web_server)
-    page.evaluate("sessionStorage.setItem('waterops.token', 'no-longer-valid')")
-    page.get_by_role("link", name="Outage notices").click()
-    page.wait_for_url(re.compile(r"/$"))
-    assert page.evaluate("sessionStorage.length") == 0
+# ---------------------------------------------------------------- a household
 
+def test_a_household_menu_tariffs_bill_and_ended_session(page: Any,
+                                                        web_server: WebServer) -> None:
+    portal_login(page, web_server, Role.HOUSEHOLD_CUSTOMER)
+    # a household sees no enterprise part
+    links = page.locator("#portal-nav a:visible").all_inner_texts()
+    assert links == ["My applications", "New application", "Complaints and repairs",
+                     "Outage notices", "Tariffs"]
+    page.get_by_role("link", name="New application").click()
+    page.locator("#apply-form").wait_for()
+    assert page.get_by_label("Enterprise in an industrial park").count() == 0
+    page.goto(f"{web_server.base_url}/portal#enterprise")
+    page.locator("#enterprise-only").wait_for()
+    assert page.locator("#enterprise-only").inner_text() == (
+        "This part is for enterprise customers.")
 
-# ---------------------------------------------------------------- tariffs
-
-def test_tariffs_and_the_bill_calculator(page: Any, web_server: WebServer) -> None:
-    portal_login(page, web_server)
     page.get_by_role("link", name="Tariffs").click()
     table = page.locator("table.tariff[data-tariff=household-monthly]")
     table.wait_for()
@@ -255,6 +247,12 @@ def test_tariffs_and_the_bill_calculator(page: Any, web_server: WebServer) -> No
     page.locator("#bill-total").wait_for()
     assert page.locator("#bill-total").inner_text() == "102.75"  # as the API's worked example
     check_accessibility(page)
+
+    # an ended session goes back to the log-in page
+    page.evaluate("sessionStorage.setItem('waterops.token', 'no-longer-valid')")
+    page.get_by_role("link", name="Outage notices").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.evaluate("sessionStorage.length") == 0
 
 
 # ---------------------------------------------------------------- languages

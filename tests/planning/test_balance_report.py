@@ -70,3 +70,14 @@ def test_write_by_suffix(tmp_path: Path) -> None:
         write_balance_report(monthly(1), tmp_path / "r.docx")
     with pytest.raises(BalanceInputError, match="no balances"):
         render_balance_html([])
+
+
+def test_dma_trend_chart_when_dmas_have_periods() -> None:
+    balances = monthly()
+    dma_feb = compute_water_balance(BalanceInput(
+        scope="dma", scope_id="DMA-07", system_id="city", period_start=date(2026, 2, 1),
+        period_end=date(2026, 2, 28), system_input=Volume(8_000, 0.02),
+        billed_metered=Volume(7_000, 0.05)))
+    html = render_balance_html([*balances, dma_feb])
+    assert "DMAs: real losses" in html
+    assert "DMAs: real losses" not in render_balance_html(balances)

@@ -161,6 +161,15 @@ def _plotly_figures(table: pd.DataFrame) -> list[str]:
         fig.add_trace(go.Scatter(x=x, y=100 * g["cjj92_leakage_rate"], name="R_BL %"), 1, 3)
         fig.update_layout(title=f"System {sid}: trends", height=380)
         html.append(fig.to_html(full_html=False, include_plotlyjs=False))
+    dmas = table[table["scope"] == "dma"]
+    if not dmas.empty and dmas["period"].nunique() > 1:
+        fig = go.Figure()
+        for dma_id, g in dmas.groupby("scope_id"):
+            g = g.sort_values("period_start")
+            fig.add_trace(go.Scatter(x=list(g["period"]), y=100 * g["real_loss_ratio"],
+                                     name=str(dma_id), mode="lines+markers"))
+        fig.update_layout(title="DMAs: real losses [% of system input]", height=380)
+        html.append(fig.to_html(full_html=False, include_plotlyjs=False))
     return html
 
 

@@ -24,7 +24,8 @@ CJJ 92-2016 《城镇供水管网漏损控制及评定标准》 §5 (as we read 
 * 漏损率 (leakage rate) ``R_BL = R_WL - R_n`` with ``R_n = R_1 + R_2 + R_3 + R_4``:
 
   - ``R_1 = 0.08 x r x 100 %``, r the share of the total supply sold as residential water
-    metered to the household (居民抄表到户水量 / 供水总量);
+    metered to the household (居民抄表到户水量 / 供水总量; we read the denominator as the
+    total supply, some summaries quote it as the share of total sales: verify);
   - ``R_2 = 0.99 x (A - 0.0693) x 100 %``, A = L / Q_s the pipe length per unit supply
     [km per 10^4 m³ per year], L the length of mains of DN 75 and above [km]; R_2 is capped
     at 3 %;

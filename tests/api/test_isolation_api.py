@@ -22,7 +22,16 @@ def test_plan_for_a_burst_with_an_unintended_isolation(api: Api) -> None:
     assert len(plan["unintended_nodes"]) >= 30  # a branch fed only through this segment
     assert plan["customer_count"] == sum(plan["customers_by_kind"].values()) > 0
     assert plan["supply_lost_m3d"] == pytest.approx(plan["supply_lost_ls"] * 86.4)
-    assert plan["hydraulics"] is None
+    assert plan["hydraulics"] is None and plan["failed_valves"] == []
+    # the first valve seizes: the plan reaches past it and shuts more
+    seized = plan["valves_to_close"][0]["valve_id"]
+    wider = api.client.post(PLAN, headers=dispatcher,
+                            json={"pipe_id": "LINK-2429", "failed_valves": [seized]}).json()
+    assert wider["failed_valves"] == [seized]
+    assert seized not in {v["valve_id"] for v in wider["valves_to_close"]}
+    assert len(wider["segment_links"]) > len(plan["segment_links"])
+    assert api.client.post(PLAN, headers=dispatcher, json={
+        "pipe_id": "LINK-2429", "failed_valves": ["V-NONE"]}).status_code == 422
     # a planner may look too
     planner = api.staff("plan1", "planner")
     assert api.client.post(PLAN, headers=planner, json={"node_id": "JUNCTION-75"}

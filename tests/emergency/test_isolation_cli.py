@@ -38,3 +38,13 @@ def test_isolate_errors_name_the_fault(tmp_path: Path,
     bad.write_text("valve_id,link,node\nV1,P2,J1\nV2,P2,J9\n", encoding="utf-8")
     assert main(["isolate", "P3", "--network", str(inp), "--valves", str(bad)]) == 2
     assert "bad.csv:3: valve 'V2': node 'J9' is not an end of link 'P2'" in capsys.readouterr().err
+
+
+def test_isolate_with_a_failed_valve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inp, csv = write_world(tmp_path)
+    assert main(["isolate", "P3", "--network", str(inp), "--valves", str(csv),
+                 "--failed", "V3"]) == 0
+    out = capsys.readouterr().out
+    assert "valves that will not close: V3" in out
+    assert "valves to close (3): V2 on P2 at J2, V6 on P7 at J2, V4 on P4 at J4" in out
+    assert "segment: 2 links, 2 nodes: J2, J3" in out

@@ -112,3 +112,18 @@ def test_graph_and_hydraulics_agree_on_the_demo() -> None:
     # pressure falling nearby (the hydraulic effect the graph cannot see)
     assert sum(v for n, v in lost.items() if n in dry) >= 0.99 * effect.unsupplied_m3
     assert {n for n in dry if iso.demand_of([n]) > 0} <= set(lost)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pipe=st.sampled_from(PIPES), data=st.data())
+def test_failed_valves_only_widen_the_plan(isolator: Isolator, pipe: str,
+                                           data: st.DataObject) -> None:
+    plan = isolator.plan_for_link(pipe)
+    failed = data.draw(st.sets(st.sampled_from([v.valve_id for v in plan.valves_to_close]),
+                               min_size=1))
+    wider = isolator.plan_for_link(pipe, failed_valves=failed)
+    assert set(plan.nodes_without_water) <= set(wider.nodes_without_water)
+    assert set(plan.isolated_links) < set(wider.isolated_links) or not plan.valves_to_close
+    assert not failed & {v.valve_id for v in wider.valves_to_close}
+    assert wider.demand_lost_m3s >= plan.demand_lost_m3s - 1e-12

@@ -169,3 +169,20 @@ def test_strategic_layer_is_n_minus_1(world: tuple[Path, Network]) -> None:
     assert len(layer) == sum(d - 1 for d in degree.values())
     assert strategic_valve_layer(net) == layer  # deterministic
     assert len(strategic_valve_layer(net, unvalved_per_node=0)) == 14
+
+
+def test_a_failed_valve_widens_the_isolation(isolator: Isolator) -> None:
+    # V3 (P3 at J3) is seized: the crew closes V4 beyond J3 instead
+    plan = isolator.plan_for_link("P3", failed_valves=["V3"])
+    assert {v.valve_id for v in plan.valves_to_close} == {"V2", "V4", "V6"}
+    assert plan.isolated_nodes == ("J2", "J3") and plan.unintended_nodes == ("J4", "J5")
+    assert plan.failed_valves == ("V3",) and len(plan.segments) == 2
+    # V4 fails while isolating the dead end: J3's segment goes too, closed at V3
+    end = isolator.plan_for_link("P5", failed_valves=["V4"])
+    assert [v.valve_id for v in end.valves_to_close] == ["V3"]
+    assert end.isolated_nodes == ("J3", "J4", "J5") and end.unintended_nodes == ()
+    # a failed valve elsewhere changes nothing
+    assert isolator.plan_for_link("P5", failed_valves=["V1"]).valves_to_close == \
+        isolator.plan_for_link("P5").valves_to_close
+    with pytest.raises(UnknownElementError, match="unknown valve 'V99'"):
+        isolator.plan_for_link("P3", failed_valves=["V99"])

@@ -35,6 +35,8 @@ def format_plan(plan: IsolationPlan) -> list[str]:
     lines = [
         f"Isolation plan for {'pipe' if plan.target_kind == 'link' else 'node'} "
         f"{plan.target_id} (segment {plan.segment})",
+        *([f"  valves that will not close: {', '.join(plan.failed_valves)}"]
+          if plan.failed_valves else []),
         f"  valves to close ({len(plan.valves_to_close)}): "
         + (", ".join(f"{v.valve_id} on {v.link_id} at {v.node_id}"
                      for v in plan.valves_to_close) or "none (no valve bounds this segment)"),
@@ -63,13 +65,15 @@ def register(app: typer.Typer) -> None:
                                            "(valve_id,link,node)"),
         hydraulics: bool = typer.Option(False, "--hydraulics", help="also simulate the "
                                         "closure (pressure-driven demand)"),
+        failed: list[str] = typer.Option([], "--failed", help="a valve id that will not "
+                                         "close (repeat the option for several)"),
     ) -> None:
         """Print the valves to close for PIPE, what loses water and the supply lost."""
         path = network or demo_network_path()
         is_demo = path.resolve() == demo_network_path().resolve()
         layout = build_demo_utility() if is_demo else None
         isolator = load_isolator(path, valves, layout)
-        plan = isolator.plan_for_link(pipe)
+        plan = isolator.plan_for_link(pipe, failed)
         for line in format_plan(plan):
             typer.echo(line)
         if hydraulics:

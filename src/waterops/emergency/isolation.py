@@ -155,17 +155,20 @@ class IsolationPlan:
     Attributes
     ----------
     target_kind, target_id : ``"link"`` or ``"node"``, and its id
-    segment : the segment number
-    valves_to_close : the boundary valves of the segment (close all of them)
+    segment : the number of the target's segment
+    valves_to_close : the valves on the boundary of the shut segments (close all of them)
     links_to_close : the links those valves sit on, with the segment's own links: what a
         hydraulic model of the closure closes
-    isolated_nodes, isolated_links : the segment itself
+    isolated_nodes, isolated_links : the shut segments (the target's alone unless a valve
+        fails)
     unintended_nodes, unintended_links : what the closure cuts off from every source beside
         the segment (network order)
     customers : account ids of the customers at nodes that lose water (each once)
     customers_by_kind : number of those customers of each kind
     critical_users : the critical users at nodes that lose water
     demand_lost_m3s : base demand of the junctions that lose water [m³/s]
+    failed_valves : the valves assumed not to close (layer order)
+    segments : the segments shut: the target's, and those joined through failed valves
     """
 
     target_kind: str
@@ -181,6 +184,8 @@ class IsolationPlan:
     customers_by_kind: dict[str, int]
     critical_users: tuple[CriticalUser, ...]
     demand_lost_m3s: float
+    failed_valves: tuple[str, ...] = ()
+    segments: tuple[int, ...] = ()
 
     @property
     def nodes_without_water(self) -> tuple[str, ...]:
@@ -221,6 +226,7 @@ class Isolator:
     _customers_at: dict[str, list[Customer]] = field(init=False)
     _critical_at: dict[str, list[CriticalUser]] = field(init=False)
     _order: dict[str, int] = field(init=False)
+    _valve_ids: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.segments = find_segments(self.net, self.layer)
@@ -242,32 +248,35 @@ class Isolator:
         for user in self.critical_users:
             self._critical_at.setdefault(user.node, []).append(user)
         self._order = {node: i for i, node in enumerate(self.net.node_ids())}
+        self._valve_ids = frozenset(v.valve_id for v in self.layer)
 
-    def plan_for_link(self, link_id: str) -> IsolationPlan:
-        """The plan isolating link ``link_id`` (a burst pipe).
+    def plan_for_link(self, link_id: str, failed_valves: Iterable[str] = ()) -> IsolationPlan:
+        """The plan isolating link ``link_id`` (a burst pipe); ``failed_valves`` are valve ids
+        that will not close (seized, buried): the plan then reaches past them.
 
         Raises
         ------
         UnknownElementError
-            if the network has no such link.
+            if the network has no such link, or the layer no such valve.
         """
         segment = self.segments.link_segment.get(link_id)
         if segment is None:
             raise UnknownElementError("link", link_id)
-        return self._plan("link", link_id, segment)
+        return self._plan("link", link_id, segment, failed_valves)
 
-    def plan_for_node(self, node_id: str) -> IsolationPlan:
-        """The plan isolating node ``node_id`` (a leaking fitting, a hydrant).
+    def plan_for_node(self, node_id: str, failed_valves: Iterable[str] = ()) -> IsolationPlan:
+        """The plan isolating node ``node_id`` (a leaking fitting, a hydrant); see
+        :meth:`plan_for_link` for ``failed_valves``.
 
         Raises
         ------
         UnknownElementError
-            if the network has no such node.
+            if the network has no such node, or the layer no such valve.
         """
         segment = self.segments.node_segment.get(node_id)
         if segment is None:
             raise UnknownElementError("node", node_id)
-        return self._plan("node", node_id, segment)
+        return self._plan("node", node_id, segment, failed_valves)
 
     def cut_off_by(self, link_ids: Iterable[str]) -> tuple[str, ...]:
         """Nodes that closing ``link_ids`` (links, not valves) cuts off from every source,
@@ -312,16 +321,46 @@ class Isolator:
         """Base demand of ``nodes`` [m³/s] (every demand category; non-junctions count 0)."""
         return sum(self._demand.get(node, 0.0) for node in set(nodes))
 
-    def _plan(self, kind: str, target: str, segment: int) -> IsolationPlan:
+    def _region(self, segment: int, failed: frozenset[str]) -> list[int]:
+        """The segments shut when the valves in ``failed`` do not close: a failed valve on
+        the boundary joins the segment beyond it, whose own valves must close instead."""
         segs = self.segments
-        after = supplied_segments(segs, (segment,))
-        lost = sorted(self._base_supplied - after - {segment})
-        unintended_nodes = sorted((n for s in lost for n in segs.nodes[s]),
-                                  key=self._order.__getitem__)
+        region = {segment}
+        queue = [segment]
+        while queue:
+            s = queue.pop()
+            for valve in segs.boundary[s]:
+                if valve.valve_id not in failed:
+                    continue
+                a, b = segs.link_segment[valve.link_id], segs.node_segment[valve.node_id]
+                other = b if a == s else a
+                if other not in region:
+                    region.add(other)
+                    queue.append(other)
+        return sorted(region)
+
+    def _plan(self, kind: str, target: str, segment: int,
+              failed_valves: Iterable[str] = ()) -> IsolationPlan:
+        failed = frozenset(failed_valves)
+        unknown = sorted(failed - self._valve_ids)
+        if unknown:
+            raise UnknownElementError("valve", unknown[0])
+        segs = self.segments
+        region = self._region(segment, failed) if failed else [segment]
+        inside = set(region)
+        after = supplied_segments(segs, region)
+        lost = sorted(self._base_supplied - after - inside)
+        order = self._order.__getitem__
+        unintended_nodes = sorted((n for s in lost for n in segs.nodes[s]), key=order)
         unintended_links = [link for s in lost for link in segs.links[s]]
-        valves = segs.boundary[segment]
-        to_close = tuple(dict.fromkeys([*segs.links[segment], *(v.link_id for v in valves)]))
-        dry = [*segs.nodes[segment], *unintended_nodes]
+        valves = tuple(dict.fromkeys(
+            v for s in region for v in segs.boundary[s]
+            if not (segs.link_segment[v.link_id] in inside
+                    and segs.node_segment[v.node_id] in inside)))
+        isolated_nodes = sorted((n for s in region for n in segs.nodes[s]), key=order)
+        isolated_links = [link for s in region for link in segs.links[s]]
+        to_close = tuple(dict.fromkeys([*isolated_links, *(v.link_id for v in valves)]))
+        dry = [*isolated_nodes, *unintended_nodes]
         customers = self.customers_at(dry)
         kinds = Counter(str(c.kind) for c in customers)
         return IsolationPlan(
@@ -330,12 +369,14 @@ class Isolator:
             segment=segment,
             valves_to_close=valves,
             links_to_close=to_close,
-            isolated_nodes=segs.nodes[segment],
-            isolated_links=segs.links[segment],
+            isolated_nodes=tuple(isolated_nodes),
+            isolated_links=tuple(isolated_links),
             unintended_nodes=tuple(unintended_nodes),
             unintended_links=tuple(unintended_links),
             customers=tuple(c.account_id for c in customers),
             customers_by_kind=dict(sorted(kinds.items())),
             critical_users=tuple(self.critical_users_at(dry)),
             demand_lost_m3s=self.demand_of(dry),
+            failed_valves=tuple(v for v in (vv.valve_id for vv in self.layer) if v in failed),
+            segments=tuple(region),
         )

@@ -175,19 +175,21 @@ class IsolationService:
                 self._simulator.close()
                 self._simulator = None
 
-    def _plan(self, pipe_id: str | None, node_id: str | None) -> IsolationPlan:
+    def _plan(self, pipe_id: str | None, node_id: str | None,
+              failed_valves: Sequence[str] = ()) -> IsolationPlan:
         if (pipe_id is None) == (node_id is None):
             raise ScenarioError("name either a pipe (pipe_id) or a node (node_id) to isolate")
         if pipe_id is not None:
-            return self.isolator.plan_for_link(pipe_id)
+            return self.isolator.plan_for_link(pipe_id, failed_valves)
         assert node_id is not None
-        return self.isolator.plan_for_node(node_id)
+        return self.isolator.plan_for_node(node_id, failed_valves)
 
     def plan(self, user: User, *, pipe_id: str | None = None, node_id: str | None = None,
-             with_hydraulics: bool = False) -> PlanReport:
-        """The plan isolating a pipe or a node (dispatchers, planners)."""
+             with_hydraulics: bool = False, failed_valves: Sequence[str] = ()) -> PlanReport:
+        """The plan isolating a pipe or a node (dispatchers, planners); ``failed_valves``
+        will not close."""
         require(user, Permission.ISOLATION_PLAN)
-        plan = self._plan(pipe_id, node_id)
+        plan = self._plan(pipe_id, node_id, failed_valves)
         effect = self.simulator().effect(plan.links_to_close) if with_hydraulics else None
         return PlanReport(plan, effect)
 
@@ -215,14 +217,15 @@ class IsolationService:
     def notice_draft(self, user: User, *, pipe_id: str | None = None,
                      node_id: str | None = None, kind: NoticeKind = NoticeKind.UNPLANNED,
                      starts_at: datetime | None = None, ends_at: datetime | None = None,
-                     reason: str | None = None, area: str | None = None) -> NoticeDraft:
+                     reason: str | None = None, area: str | None = None,
+                     failed_valves: Sequence[str] = ()) -> NoticeDraft:
         """The outage notice of the plan for a pipe or node; written to the audit log.
 
         Without times, an unplanned outage starts now and a planned one at the earliest the
         lead-time rules allow (on the hour); both last :data:`DEFAULT_OUTAGE_S`.
         """
         require(user, Permission.ISOLATION_PLAN)
-        plan = self._plan(pipe_id, node_id)
+        plan = self._plan(pipe_id, node_id, failed_valves)
         now = self.clock()
         start, end = self._times(kind, now, starts_at, ends_at)
         target = f"{'pipe' if plan.target_kind == 'link' else 'node'} {plan.target_id}"

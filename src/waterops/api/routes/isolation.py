@@ -61,7 +61,8 @@ def plan(body: PlanCreate, user: CurrentUser, iso: IsolationDep) -> PlanPublic:
     and critical users who lose water, the unintended isolations and the supply lost; with
     ``with_hydraulics``, also the lowest pressures and pressure drops of the closure."""
     return PlanPublic.of(iso.plan(user, pipe_id=body.pipe_id, node_id=body.node_id,
-                                  with_hydraulics=body.with_hydraulics))
+                                  with_hydraulics=body.with_hydraulics,
+                                  failed_valves=body.failed_valves))
 
 
 @router.post("/scenarios/close", responses=_ERRORS)
@@ -79,7 +80,8 @@ def plan_notice(element_id: Annotated[ElementId, Path(description="pipe or node 
     it breaks, or, with ``issue``, issued to the affected customers (dispatchers)."""
     target = {"pipe_id": element_id} if body.target == "pipe" else {"node_id": element_id}
     draft = iso.notice_draft(user, kind=body.kind, starts_at=body.starts_at,
-                             ends_at=body.ends_at, reason=body.reason, area=body.area, **target)
+                             ends_at=body.ends_at, reason=body.reason, area=body.area,
+                             failed_valves=body.failed_valves, **target)
     if not body.issue:
         return PlanNoticePublic.of(draft)
     notice = iso.issue_notice(user, draft)

@@ -31,6 +31,8 @@ class PlanCreate(BaseModel):
     node_id: ElementId | None = None
     with_hydraulics: bool = Field(False, description="run the closure with pressure-driven "
                                                      "demand (about 1 s on the demo network)")
+    failed_valves: Annotated[list[ElementId], Field(max_length=100)] = Field(
+        default=[], description="valve ids that will not close (the plan reaches past them)")
 
     @model_validator(mode="after")
     def _one_target(self) -> PlanCreate:
@@ -106,6 +108,7 @@ class PlanPublic(BaseModel):
     critical_users: list[CriticalUserPublic]
     supply_lost_m3d: float = Field(description="base demand of the nodes losing water [m³/d]")
     supply_lost_ls: float = Field(description="the same [L/s]")
+    failed_valves: list[str]
     hydraulics: HydraulicsPublic | None = None
 
     @classmethod
@@ -122,6 +125,7 @@ class PlanPublic(BaseModel):
             customers_by_kind=p.customers_by_kind, customer_count=len(p.customers),
             critical_users=[_critical(u) for u in p.critical_users],
             supply_lost_m3d=p.demand_lost_m3d, supply_lost_ls=p.demand_lost_ls,
+            failed_valves=list(p.failed_valves),
             hydraulics=HydraulicsPublic.of(report.effect) if report.effect else None)
 
 
@@ -171,6 +175,7 @@ class PlanNoticeCreate(BaseModel):
     ends_at: AwareTime | None = None
     reason: ShortText | None = None
     area: ShortText | None = None
+    failed_valves: Annotated[list[ElementId], Field(max_length=100)] = []
     issue: bool = False
 
 

@@ -12,7 +12,7 @@ import pytest
 from waterops.cli.main import main
 from waterops.store import TelemetryStore
 
-FAST = ["--speed", "1e9"]  # as fast as the machine goes: no wall-clock pacing in tests
+FAST = ["--speed", "1e9", "--no-web"]  # as fast as the machine goes, console only
 
 
 def data_dir() -> Path:

@@ -3,8 +3,10 @@
 ``waterops demo`` builds the demo utility on the bundled network, starts the simulator
 (a day per minute by default) publishing into the telemetry store (SQLite in the data dir, or
 ``WATEROPS_DATABASE_URL``; through the MQTT broker and the project's MQTT ingest when
-``WATEROPS_MQTT_URL`` or ``--mqtt`` is given), follows it with the digital twin, and shows a
-live status until Ctrl-C (or ``--for`` of simulated time). The ground truth of the incidents
+``WATEROPS_MQTT_URL`` or ``--mqtt`` is given), follows it with the digital twin, and serves
+the operations centre (web pages and API, :mod:`waterops.cli.demo_web`) at
+http://127.0.0.1:8000 (``--port``, ``--host``) until Ctrl-C (or ``--for`` of simulated time);
+``--no-web`` shows a live console status instead. The ground truth of the incidents
 is written to ``<data dir>/demo/incidents.csv`` when it stops.
 """
 
@@ -22,6 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from waterops.cli.demo_web import DemoRun, serve_demo
 from waterops.config import load_settings
 from waterops.errors import ConfigError
 from waterops.model.alarms import OPEN_STATES
@@ -153,8 +156,14 @@ def demo_command(
     mqtt_url: str | None = typer.Option(None, "--mqtt", help="Publish through this broker "
                                         "(default: WATEROPS_MQTT_URL; none: in process)."),
     twin: bool = typer.Option(True, "--twin/--no-twin", help="Follow with the digital twin."),
+    web: bool = typer.Option(True, "--web/--no-web", help="Serve the operations centre "
+                             "(default) or show the console status only."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address the web server listens on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port of the web "
+                             "server."),
 ) -> None:
-    """Run the demo utility live: simulator, store and twin, until Ctrl-C."""
+    """Run the demo utility live: simulator, store, twin and the operations centre at
+    http://127.0.0.1:8000 (--no-web: console only), until Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
     if speed <= 0:
@@ -171,6 +180,11 @@ def demo_command(
     layout = build_demo_utility()
     config = SimulatorConfig(seed=seed, start=_start_for(speed),
                              random_incidents_per_day=random_per_day)
+    if web:
+        run = DemoRun(settings, layout, config, speed, requests, duration_s, twin, broker,
+                      truth_dir / "incidents.csv")
+        serve_demo(run, host, port, typer.echo)
+        return
     console = Console()
     with TelemetryStore.open(settings.database_url) as store:
         publisher: Publisher = StorePublisher(store)

@@ -1,7 +1,9 @@
-"""``waterops serve``: run the HTTP API (FastAPI on uvicorn; routes under ``/api/v1``).
+"""``waterops serve``: run the web application (pages, and the API under ``/api/v1``) on
+uvicorn, for a real utility's data: no simulator, no twin (routes that need them answer 409).
 
-The command line and the API are siblings that do not import each other: uvicorn builds the
-application from its factory, ``waterops.api.app:create_app``, by name.
+uvicorn builds the application from its factory by name: ``waterops.web.app:create_app``
+(the API with the operations centre and portal pages). The network shown by ``/network`` is
+the file named by ``WATEROPS_NETWORK``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import typer
 
 from waterops.store.accounts_store import AccountsStore
 
-APP_FACTORY = "waterops.api.app:create_app"
+APP_FACTORY = "waterops.web.app:create_app"
 
 
 def register(app: typer.Typer) -> None:
@@ -21,11 +23,11 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
         port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port"),
     ) -> None:
-        """Serve the API (OpenAPI at /openapi.json, docs at /docs)."""
+        """Serve the pages and the API (OpenAPI at /openapi.json, docs at /docs)."""
         import uvicorn  # the web server is only needed by this command
 
         # open (and migrate) the store before listening: a bad database URL is one clear
         # error line here, not a server that answers 503
         AccountsStore.open().close()
-        typer.echo(f"waterops API on http://{host}:{port}/api/v1 (OpenAPI: /openapi.json)")
+        typer.echo(f"waterops on http://{host}:{port}/ (API: /api/v1, OpenAPI: /openapi.json)")
         uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level="info")

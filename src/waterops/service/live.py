@@ -141,6 +141,7 @@ class Live:
         self._twin_history: dict[str, deque[tuple[datetime, float]]] = {}
         self.source_input_m3 = 0.0
         """Water the sources sent since the simulator started [m³] (the model's flows)."""
+        self._storage_start_m3: float | None = None
         self.source_meters = source_meter_ids(layout)
         """Flow sensors of what enters the system."""
 
@@ -217,8 +218,27 @@ class Live:
         with self.lock:
             return sim.clock(max(sim.time_s, 0))
 
+    def storage_m3(self) -> float:
+        """Water held in the tanks now [m³] (cylinders: level x π d²/4; the clear-water tank
+        and the city tanks are all downstream of the source meters)."""
+        sim = self.require_simulator()
+        tanks = self.network.tanks
+        area = np.pi * tanks["diameter_m"].to_numpy(dtype=float) ** 2 / 4
+        with self.lock:
+            main = sim.models.main
+            level = main.node_values("pressure")[main.node_indices(list(tanks.index))]
+        return float((area * np.clip(level, 0.0, None)).sum())
+
+    def storage_change_m3(self) -> float:
+        """Change of the tanks' storage since the simulator's first frame [m³]."""
+        if self._storage_start_m3 is None:
+            return 0.0
+        return self.storage_m3() - self._storage_start_m3
+
     def account_frame(self, frame: SensorFrame, step_s: int) -> None:
         """Add the sources' inflow over the step to :attr:`source_input_m3` (NRW estimate)."""
+        if self._storage_start_m3 is None:
+            self._storage_start_m3 = self.storage_m3()
         if frame.time_s <= 0:
             return
         flows = self.status().source_flows_m3s.values()

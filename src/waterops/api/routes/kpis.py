@@ -74,10 +74,10 @@ def kpis_now(ops: Operations, live: Live | None, services: Services) -> KpisPubl
                  if live is not None and live.simulator is not None else [])
     if live is not None and live.simulator is not None:
         billed = live.simulator.delivered_m3
-        nrw = nrw_estimate(live.source_input_m3, billed,
+        nrw = nrw_estimate(live.source_input_m3 - live.storage_change_m3(), billed,
                            "demo: every customer is metered and billed; input = the sources' "
-                           "flow, billed = what the simulator delivered to customers, since "
-                           "it started (tank storage changes are not corrected)")
+                           "flow less the water put into tank storage, billed = what the "
+                           "simulator delivered to customers, since it started")
     else:
         nrw = nrw_estimate(None, None, "unknown: no billing data in this installation yet")
     pending = tuple(s for s in ConnectionState if s not in FINAL_STATES)

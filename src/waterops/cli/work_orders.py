@@ -7,6 +7,8 @@
 - ``workorders status ID depart|arrive [--note TEXT]`` (a crew's own orders only)
 - ``workorders close ID --cause CODE [--material "NAME:QTY:UNIT" ...]``
 
+The ``trunk-main`` group (:mod:`waterops.cli.trunk_main`) is registered here too.
+
 Actions are taken as the staff account named by ``--by`` (its role is checked and the action
 audited, as over the API).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import typer
 
+from waterops.cli import trunk_main
 from waterops.errors import AccountError, WorkOrderError
 from waterops.model.accounts import User
 from waterops.model.work_orders import (
@@ -176,3 +179,4 @@ def register(app: typer.Typer) -> None:
             accounts.close()
 
     app.add_typer(wo, name="workorders")
+    trunk_main.register(app)  # the trunk main's record, a neighbour of the field's work

@@ -291,9 +291,13 @@ class TrunkMainService:
     # -- detection ---------------------------------------------------------------------------
 
     def readings_table(self, start: datetime, end: datetime) -> pd.DataFrame:
-        """The main's meters in [start, end) as one table (index time, column per sensor)."""
+        """The main's meters in [start, end) as one table (index time, column per sensor);
+        a meter the store does not know has no column (it never reported)."""
         series = {}
+        known = {s.id for s in self.telemetry.sensors()}
         for sensor in self.config.meters.sensor_ids:
+            if sensor not in known:
+                continue
             r = self.telemetry.readings(sensor, start, end)
             series[sensor] = pd.Series(r["value"].to_numpy(), index=pd.DatetimeIndex(r["time"]))
         return pd.DataFrame(series).sort_index()

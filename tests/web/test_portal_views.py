@@ -176,6 +176,9 @@ def test_the_enterprise_view(page: Any, web_server: WebServer) -> None:
     rows = page.locator("#problems-table tbody tr")
     assert rows.count() == 2
     assert "Closed" in rows.nth(0).inner_text() and "Open" in rows.nth(1).inner_text()
+    rows.nth(0).locator("summary").click()  # the problem's progress
+    assert rows.nth(0).locator("ol.timeline li strong").all_inner_texts() == [
+        "Open", "Being worked on", "Rectified", "Closed"]
     check_accessibility(page)
     no_raw_keys(page)
 

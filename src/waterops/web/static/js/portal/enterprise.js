@@ -41,6 +41,8 @@ export async function renderEnterprise(ctx) {
     api(`/enterprises/${ent.id}/problems?limit=100`),
     api("/tariffs"),
   ]);
+  const histories = new Map(await Promise.all(problems.items.map(async (p) =>
+    [p.id, (await api(`/enterprises/problems/${p.id}`)).history])));
   const tariff = tariffs.find((x) => x.name === ent.tariff_name)
     || tariffs.find((x) => x.customer_class === "non_household");
   const switcher = page.items.length > 1 ? `<p>${page.items.map((e) =>
@@ -71,7 +73,7 @@ export async function renderEnterprise(ctx) {
         <caption class="sr-only">${esc(t("portal.enterprise.problems"))}</caption>
         <thead><tr><th scope="col">${esc(t("portal.enterprise.problem"))}</th><th scope="col">${esc(t("common.status"))}</th>
           <th scope="col">${esc(t("portal.enterprise.raised"))}</th><th scope="col">${esc(t("portal.enterprise.rating"))}</th></tr></thead>
-        <tbody>${problems.items.map(problemRow).join("")}</tbody></table>`
+        <tbody>${problems.items.map((p) => problemRow(p, histories.get(p.id) || [])).join("")}</tbody></table>`
         : `<p>${esc(t("portal.enterprise.no_problems"))}</p>`}
       <p><a href="#complaints">${esc(t("portal.enterprise.report"))}</a></p>
     </section>`);
@@ -122,13 +124,17 @@ function adviceHtml(a) {
       : `<p>${esc(t("portal.enterprise.no_advice"))}</p>`}`;
 }
 
-function problemRow(p) {
+function problemRow(p, history) {
   const rating = p.satisfaction !== null ? `${p.satisfaction} / 5`
     : ["closed", "not_rectifiable"].includes(p.state) ? `<form class="rate" data-problem="${p.id}" novalidate>
         <label for="rate-${p.id}" class="sr-only">${esc(t("portal.enterprise.rate_label", { title: p.title }))}</label>
         <select id="rate-${p.id}" name="score">${[5, 4, 3, 2, 1].map((s) => `<option value="${s}">${esc(t("portal.score." + s))}</option>`).join("")}</select>
         <button type="submit">${esc(t("portal.enterprise.rate"))}</button></form>` : "–";
-  return `<tr><td>${esc(p.title)}${p.reason ? `<br><span class="muted">${esc(p.reason)}</span>` : ""}</td>
+  const steps = history.map((e) => `<li><time datetime="${esc(e.at)}">${esc(formatTime(e.at))}</time>
+      <strong>${esc(t("problem_state." + e.state_after))}</strong>${e.note ? ` <span class="note">${esc(e.note)}</span>` : ""}</li>`).join("");
+  return `<tr data-problem-id="${p.id}"><td><details><summary>${esc(p.title)}</summary>
+      ${p.description ? `<p>${esc(p.description)}</p>` : ""}<ol class="timeline">${steps}</ol></details>
+      ${p.reason ? `<span class="muted">${esc(p.reason)}</span>` : ""}</td>
     <td>${esc(t("problem_state." + p.state))}</td><td>${esc(formatTime(p.raised_at))}</td><td>${rating}</td></tr>`;
 }
 

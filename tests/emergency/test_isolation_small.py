@@ -11,6 +11,7 @@ from isolation_world import CRITICAL, CUSTOMERS, DEMANDS_LS, LAYER, VALVES_CSV, 
 from waterops.emergency.closure import ClosureSimulator
 from waterops.emergency.isolation import Isolator, find_segments
 from waterops.errors import NetworkFileError, NetworkModelError, ScenarioError, UnknownElementError
+from waterops.hydraulics.scenarios import NodeLeak
 from waterops.io.inp import read_inp
 from waterops.io.valve_layer import parse_valve_layer, read_valve_layer, write_valve_layer
 from waterops.model.network import Network
@@ -186,3 +187,20 @@ def test_a_failed_valve_widens_the_isolation(isolator: Isolator) -> None:
         isolator.plan_for_link("P5").valves_to_close
     with pytest.raises(UnknownElementError, match="unknown valve 'V99'"):
         isolator.plan_for_link("P3", failed_valves=["V99"])
+
+
+def test_isolating_a_burst_stops_it(world: tuple[Path, Network], isolator: Isolator) -> None:
+    # a 0.002 m² burst at J3 (the demo's default burst size) runs in the base; isolating J3
+    # shuts it (J4 and J5 beyond go dry too) and the leak stops
+    plan = isolator.plan_for_node("J3")
+    with ClosureSimulator(world[0], setup=(NodeLeak("J3", area_m2=0.002),)) as sim:
+        effect = sim.effect(plan.links_to_close)
+        # the burst lost Cd·A·sqrt(2·g·p) for one second (steady state: volumes are rates)
+        assert -effect.emitter_outflow_change_m3 > 0.01
+        # closing the dead end leaves the burst running, a little faster (J5's demand gone,
+        # pressure at J3 rises)
+        beyond = sim.effect(["P5"])
+        assert 0.0 < beyond.emitter_outflow_change_m3 < 0.02 * -effect.emitter_outflow_change_m3
+    with ClosureSimulator(world[0]) as quiet:
+        assert quiet.effect(plan.links_to_close).emitter_outflow_change_m3 == pytest.approx(
+            0.0, abs=1e-6)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -34,10 +34,15 @@ from waterops.errors import ScenarioError
 from waterops.hydraulics.batch import ReportArrays, report_arrays
 from waterops.hydraulics.criticality import DEFAULT_THRESHOLD_M, report_weights_s
 from waterops.hydraulics.epanet import EpanetEngine
-from waterops.hydraulics.scenarios import PressureDrivenDemand, SetLinkStatus, apply_changes
+from waterops.hydraulics.scenarios import (
+    Change,
+    PressureDrivenDemand,
+    SetLinkStatus,
+    apply_changes,
+)
 from waterops.model.network import Network
 
-_TABLES = ("pressure", "full_demand", "demand_deficit")
+_TABLES = ("pressure", "demand", "full_demand", "demand_deficit")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class ClosureEffect:
     unsupplied_m3 : the sum of it [m³]
     unsupplied_m3s : the mean rate of it over the run [m³/s]
     newly_low : junctions below the threshold at a time the base run had them above it
+    emitter_outflow_change_m3 : change of the water lost through emitters (leaks, bursts)
+        over the run [m³]; negative when the closure stops a leak
     """
 
     closed_links: tuple[str, ...]
@@ -70,6 +77,7 @@ class ClosureEffect:
     unsupplied_m3: float
     unsupplied_m3s: float
     newly_low: tuple[str, ...]
+    emitter_outflow_change_m3: float = 0.0
 
     def lowest(self, count: int = 10) -> list[tuple[str, float]]:
         """The ``count`` junctions of lowest pressure: (id, lowest pressure [m]), lowest first."""
@@ -96,6 +104,8 @@ class ClosureSimulator:
     threshold_m : service pressure threshold [m]
     required_pressure_m : PDA pressure for full delivery [m] (default: ``threshold_m``)
     duration_s : simulated time [s] (default: the network's own)
+    setup : changes made for the base run and every closure (e.g. the burst being isolated,
+        :class:`~waterops.hydraulics.scenarios.NodeLeak`)
 
     Raises
     ------
@@ -111,7 +121,7 @@ class ClosureSimulator:
     def __init__(self, network: Network | str | Path, *,
                  threshold_m: float = DEFAULT_THRESHOLD_M,
                  required_pressure_m: float | None = None,
-                 duration_s: int | None = None) -> None:
+                 duration_s: int | None = None, setup: Sequence[Change] = ()) -> None:
         if not threshold_m > 0:
             raise ScenarioError(f"the pressure threshold must be positive, got {threshold_m} m")
         if duration_s is not None and duration_s < 0:
@@ -132,6 +142,7 @@ class ClosureSimulator:
             ph = self._engine.handle
             PressureDrivenDemand(0.0, required_pressure_m or threshold_m, 0.5).apply(
                 self._engine)
+            apply_changes(self._engine, setup)  # kept for the life of the opened project
             self.duration_s = (int(tk.gettimeparam(ph, tk.DURATION)) if duration_s is None
                                else int(duration_s))
             self._columns = np.asarray(
@@ -186,6 +197,12 @@ class ClosureSimulator:
         low = (p < self.threshold_m) & (p0 >= self.threshold_m)
         newly_low = tuple(self.junction_ids[i] for i in np.flatnonzero(low.any(axis=0)))
         span = float(weights.sum())
+
+        def emitted(arrays: ReportArrays) -> float:
+            node = arrays.node
+            delivered = node["full_demand"][:rows, cols] - node["demand_deficit"][:rows, cols]
+            return float(weights @ (node["demand"][:rows, cols] - delivered).sum(axis=1))
+
         return ClosureEffect(
             closed_links=closed,
             duration_s=self.duration_s,
@@ -198,6 +215,7 @@ class ClosureSimulator:
             unsupplied_m3=total,
             unsupplied_m3s=total / span if span > 0 else total,
             newly_low=newly_low,
+            emitter_outflow_change_m3=emitted(run) - emitted(base),
         )
 
     def close(self) -> None:

@@ -74,6 +74,8 @@ class HydraulicsPublic(BaseModel):
     unsupplied_m3d: float = Field(description="its mean rate [m³/d]")
     unsupplied_ls: float = Field(description="its mean rate [L/s]")
     newly_low_nodes: list[str] = Field(description="junctions falling below the threshold")
+    emitter_outflow_change_m3: float = Field(
+        description="change of water lost through leaks and bursts over the run [m³]")
     lowest_pressures: list[NodePressure] = Field(description="the 10 lowest junctions")
     pressure_drop_m: dict[str, float] = Field(
         description="junction -> largest pressure fall [m], for colouring the map "
@@ -86,6 +88,7 @@ class HydraulicsPublic(BaseModel):
         return cls(duration_s=e.duration_s, threshold_m=e.threshold_m,
                    unsupplied_m3=e.unsupplied_m3, unsupplied_m3d=e.unsupplied_m3s * SECONDS_PER_DAY,
                    unsupplied_ls=e.unsupplied_m3s * 1000.0, newly_low_nodes=list(e.newly_low),
+                   emitter_outflow_change_m3=e.emitter_outflow_change_m3,
                    lowest_pressures=[NodePressure(node_id=n, pressure_m=p)
                                      for n, p in e.lowest(10)],
                    pressure_drop_m={n: round(d, 3) for n, d in drops})

@@ -206,6 +206,7 @@ def test_an_enterprise_without_a_linked_account_is_told_so(page: Any,
     page.get_by_role("link", name="My enterprise").click()
     page.locator("#no-enterprise").wait_for()
     assert "your account manager links it" in page.locator("#no-enterprise").inner_text()
+    assert "Jintai" not in page.content()  # another customer's enterprise (test above)
     # an enterprise may apply in the industrial-park process, which needs the park
     page.get_by_role("link", name="New application").click()
     page.get_by_label("Enterprise in an industrial park").check()

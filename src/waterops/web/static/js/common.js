@@ -146,8 +146,10 @@ export function languageToggle(button) {
   button.addEventListener("click", () => {
     localStorage.setItem(LANG_KEY, other);
     const url = new URL(location.href);
+    const had = url.searchParams.has("lang");
     url.searchParams.delete("lang");
-    location.assign(url.toString());
+    // assigning an address that differs only in its #view does not reload: reload then
+    if (had) location.assign(url.toString()); else location.reload();
   });
 }
 

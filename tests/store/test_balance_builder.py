@@ -19,6 +19,7 @@ from waterops.planning.balance_inputs import read_balance_inputs
 from waterops.service.balance_builder import (
     balance_inputs_from_store,
     dma_infrastructure,
+    dma_night_flow,
     write_balance_inputs,
 )
 from waterops.service.virtual_utility import build_demo_utility
@@ -91,3 +92,34 @@ def test_too_few_hours_and_unknown_dma(store: TelemetryStore,
     (tmp_path / "billing.csv").write_text(BILLING.replace("DMA-01", "DMA-99"))
     with pytest.raises(BalanceInputError, match=r"billing\.csv:2: unknown DMA 'DMA-99'"):
         balance_inputs_from_store(store, layout, net, tmp_path / "billing.csv")
+
+
+def test_night_flow_of_a_dma_from_the_store(store: TelemetryStore,
+                                            store_url: tuple[str, str | None],
+                                            demo: tuple[UtilityLayout, Network],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    layout, _ = demo
+    inflow = fill(store, layout)  # constant inflow, constant pressure
+    dma = layout.dmas[0]
+    nights = dma_night_flow(store, layout, dma.id, START, START + timedelta(hours=HOURS))
+    assert len(nights) == 2
+    members = set(dma.junctions)
+    households = sum(1 for c in layout.customers if c.node in members
+                     and c.kind.value == "household")
+    others = sum(1 for c in layout.customers if c.node in members) - households
+    legit = (households * 1.7 + others * 8.0) / 3.6e6
+    first = nights.iloc[0]
+    assert first["mnf_m3s"] == pytest.approx(inflow)
+    assert first["legitimate_night_use_m3s"] == pytest.approx(legit)
+    assert first["night_day_factor_h"] == pytest.approx(24.0)  # constant 42 m
+    assert first["leakage_m3_per_day"] == pytest.approx((inflow - legit) * 86_400)
+    with pytest.raises(BalanceInputError, match="unknown DMA"):
+        dma_night_flow(store, layout, "DMA-99", START, START + timedelta(hours=HOURS))
+    if store_url[1] is None:
+        assert main(["balance", "night-flow", "--dma", dma.id, "--from",
+                     "2026-11-01T00:00+08:00", "--to", "2026-11-03T00:00+08:00",
+                     "--database", store_url[0]]) == 0
+        assert f"Night flow of {dma.id}" in capsys.readouterr().out
+        assert main(["balance", "night-flow", "--dma", dma.id, "--from", "2026-11-01",
+                     "--to", "2026-11-03T00:00+08:00", "--database", store_url[0]]) == 2
+        assert "needs a UTC offset" in capsys.readouterr().err

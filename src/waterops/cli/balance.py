@@ -6,6 +6,8 @@ Contract (kept stable)::
     waterops balance report --input balance.csv|.toml --out report.html|report.pdf
     waterops balance night-flow --inflow dma_inflow.csv --households N [--non-households N]
         [--pressure azp.csv] [--timezone Asia/Shanghai] [--n1 1.0] [--out nights.csv]
+    waterops balance night-flow --dma DMA-01 --from 2026-11-01T00:00+08:00
+        --to 2026-11-08T00:00+08:00 [--database URL]
     waterops balance from-store --billing billing.csv --out balance.csv [--database URL]
 
 ``from-store`` builds the input of the demo utility: DMA system inputs integrated from the
@@ -24,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -143,9 +146,26 @@ def _series(path: Path, column: str, scale: float) -> pd.Series:
     return pd.Series(values.to_numpy() * scale, index=pd.DatetimeIndex(times)).sort_index()
 
 
+def _when(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: not an ISO time") from None
+    if value.tzinfo is None:
+        raise ConfigError(f"{option} {text!r}: needs a UTC offset (e.g. +08:00)")
+    return value
+
+
 def night_flow_command(
-    inflow: Path = typer.Option(..., "--inflow", help="DMA net inflow CSV: time,flow_ls."),
-    households: int = typer.Option(..., "--households", min=0, help="Households served."),
+    inflow: Path | None = typer.Option(None, "--inflow",
+                                       help="DMA net inflow CSV: time,flow_ls."),
+    households: int | None = typer.Option(None, "--households", min=0,
+                                          help="Households served (with --inflow)."),
+    dma: str | None = typer.Option(None, "--dma", help="A DMA of the demo utility: inflow, "
+                                   "pressure and properties from the store and layout."),
+    start: str | None = typer.Option(None, "--from", help="Start (ISO time with offset)."),
+    end: str | None = typer.Option(None, "--to", help="End (ISO time with offset)."),
+    database: str | None = typer.Option(None, "--database", help="Database URL (with --dma)."),
     non_households: int = typer.Option(0, "--non-households", min=0,
                                        help="Non-household properties served."),
     pressure: Path | None = typer.Option(None, "--pressure",
@@ -162,10 +182,22 @@ def night_flow_command(
     """Minimum night flow, net night flow and daily leakage of a DMA, night by night."""
     analysis = NightFlowAnalysis(timezone=timezone, household_l_h=household_l_h,
                                  non_household_l_h=non_household_l_h, n1=n1)
-    result = night_flow_analysis(
-        _series(inflow, "flow_ls", 1e-3), households=households, non_households=non_households,
-        pressure_m=_series(pressure, "pressure_m", 1.0) if pressure else None, analysis=analysis)
-    view = Table(title=f"Night flow ({inflow.name})")
+    if dma is not None:
+        if start is None or end is None:
+            raise ConfigError("--dma needs --from and --to")
+        result = _night_flow_from_store(dma, _when(start, "--from"), _when(end, "--to"),
+                                        database, analysis)
+        title = f"Night flow of {dma}"
+    else:
+        if inflow is None or households is None:
+            raise ConfigError("give --inflow and --households, or --dma with --from and --to")
+        result = night_flow_analysis(
+            _series(inflow, "flow_ls", 1e-3), households=households,
+            non_households=non_households,
+            pressure_m=_series(pressure, "pressure_m", 1.0) if pressure else None,
+            analysis=analysis)
+        title = f"Night flow ({inflow.name})"
+    view = Table(title=title)
     for name in ("night", "MNF L/s", "legit. L/s", "NNF L/s", "NDF h", "leakage m³/d"):
         view.add_column(name, justify="left" if name == "night" else "right")
     for night, r in result.iterrows():
@@ -177,6 +209,19 @@ def night_flow_command(
     if out is not None:
         write_csv_atomically(result.reset_index(), out)
         typer.echo(f"wrote {out}")
+
+
+def _night_flow_from_store(dma: str, start: datetime, end: datetime, database: str | None,
+                           analysis: NightFlowAnalysis) -> pd.DataFrame:
+    from waterops.service.balance_builder import dma_night_flow
+    from waterops.service.virtual_utility import build_demo_utility
+    from waterops.store.telemetry_store import TelemetryStore
+
+    store = TelemetryStore.open(database)
+    try:
+        return dma_night_flow(store, build_demo_utility(), dma, start, end, analysis)
+    finally:
+        store.close()
 
 
 def from_store_command(

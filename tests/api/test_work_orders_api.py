@@ -76,6 +76,11 @@ def test_work_orders_over_http(api: Api) -> None:
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
     r = c.post("/api/v1/work-orders/from-record", headers=disp, json={"alarm_id": 999})
     assert r.status_code == 404
+    r = c.post("/api/v1/work-orders/from-record", headers=disp, json={"incident_id": 999})
+    assert r.status_code == 404
+    r = c.post("/api/v1/work-orders/from-record", headers=disp,
+               json={"alarm_id": 1, "incident_id": 1})
+    assert r.status_code == 422 and "exactly one" in r.json()["detail"]
     audit = c.get("/api/v1/users/audit-log?limit=200", headers=api.login("root-admin")).json()
     actions = {a["action"] for a in audit["items"]}
     assert {"work_order_create", "work_order_assign", "work_order_arrive",

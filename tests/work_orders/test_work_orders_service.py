@@ -183,3 +183,30 @@ def test_an_order_from_a_complaint_and_links_to_a_notice(world: World) -> None:
     found, total = world.service.visible(world.dispatcher,
                                          WorkOrderFilter(link=(LinkKind.COMPLAINT, cid)))
     assert total == 1 and found[0].id == order.id
+
+
+def test_an_order_from_an_incident_takes_its_most_severe_alarm(world: World) -> None:
+    """A DMA incident: a low-pressure alarm (major) at 01:50 local, then a burst (critical)
+    at 01:55 in the same group: the order is an emergency burst, due on site 45 min after
+    the incident opened (02:35), linked to the incident and both alarms."""
+    alarms = AlarmService(AlarmStore(world.accounts.engine), clock=world.clock)
+    low = alarms.report(AlarmSignal("low_pressure", "P-JUNCTION-75", "pressure>=14m", True,
+                                    T0 - timedelta(minutes=10), Severity.MAJOR,
+                                    group_key="dma:DMA-04", value=9.0, unit="m"))
+    burst = alarms.report(AlarmSignal("burst", "dma:DMA-04", "twin innovation", True,
+                                      T0 - timedelta(minutes=5), Severity.CRITICAL,
+                                      group_key="dma:DMA-04", value=0.03, unit="m3/s",
+                                      message="Burst suspected in DMA-04"))
+    assert low is not None and burst is not None
+    assert low.incident_id == burst.incident_id is not None
+    order = world.service.create_from_incident(world.dispatcher, burst.incident_id)
+    assert (order.kind, order.priority) == (WorkOrderKind.PIPE_BURST, Priority.EMERGENCY)
+    assert order.reported_at == T0 - timedelta(minutes=10)
+    assert order.on_site_due == T0 + timedelta(minutes=35)
+    assert order.description == "Burst suspected in DMA-04"
+    assert set(order.links) == {(LinkKind.INCIDENT, burst.incident_id),
+                                (LinkKind.ALARM, low.id), (LinkKind.ALARM, burst.id)}
+    with pytest.raises(RecordNotFoundError):
+        world.service.create_from_incident(world.dispatcher, burst.incident_id + 50)
+    with pytest.raises(PermissionDeniedError):
+        world.service.create_from_incident(world.crew_a, burst.incident_id)

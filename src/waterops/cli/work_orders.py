@@ -2,7 +2,8 @@
 
 - ``workorders list [--state S] [--open] [--limit N]``: newest first, with the SLA clock
 - ``workorders show ID``: one order with its materials, links and history
-- ``workorders create --kind K --title T [--priority P] [--node N] [--dn MM] [--alarm ID]``
+- ``workorders create --kind K --title T [--priority P] [--node N] [--dn MM]
+  [--alarm ID | --incident ID]``
 - ``workorders assign ID --to CREW_USER [--crew NAME]``
 - ``workorders status ID depart|arrive [--note TEXT]`` (a crew's own orders only)
 - ``workorders close ID --cause CODE [--material "NAME:QTY:UNIT" ...]``
@@ -120,14 +121,19 @@ def register(app: typer.Typer) -> None:
         node: str | None = typer.Option(None, "--node", help="network node of the job"),
         dn: float | None = typer.Option(None, "--dn", help="pipe nominal diameter [mm]"),
         alarm: int | None = typer.Option(None, "--alarm", min=1, help="create for this alarm"),
+        incident: int | None = typer.Option(None, "--incident", min=1,
+                                            help="create for this alarm incident"),
         by: str = _BY, database: str | None = _DATABASE,
     ) -> None:
-        """A new order (by hand, or for an alarm with --alarm)."""
+        """A new order (by hand, or for an alarm or incident with --alarm / --incident)."""
         accounts, svc = service(database)
         try:
             user = _user(accounts, by)
             if alarm is not None:
                 o = svc.create_from_alarm(user, alarm, title=title or None, diameter_mm=dn)
+            elif incident is not None:
+                o = svc.create_from_incident(user, incident, title=title or None,
+                                             diameter_mm=dn)
             else:
                 o = svc.create(user, WorkOrderDraft(kind, title, priority, node_id=node,
                                                     diameter_mm=dn))

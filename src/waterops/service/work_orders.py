@@ -3,7 +3,9 @@ moved from the field, closed with cause and materials, every step audited.
 
 - **Create**: by hand (:meth:`WorkOrderService.create`), from an alarm
   (:meth:`~WorkOrderService.create_from_alarm`: kind and priority from the alarm's kind, the
-  SLA clock from the alarm's raise time, linked to the alarm and its incident) or from a
+  SLA clock from the alarm's raise time, linked to the alarm and its incident), from an
+  incident (:meth:`~WorkOrderService.create_from_incident`: from its most severe alarm, the
+  clock from its opening, linked to it and all its alarms) or from a
   complaint (:meth:`~WorkOrderService.create_from_complaint`: the complaint's node, received
   time and incident). Due times are fixed when the order is made, from the
   :class:`~waterops.model.work_orders.SlaPolicy` of the service (a later policy change does not
@@ -33,7 +35,7 @@ from waterops.errors import (
     WorkOrderError,
 )
 from waterops.model.accounts import Role, User
-from waterops.model.alarms import Cause, parse_cause
+from waterops.model.alarms import Alarm, Cause, parse_cause
 from waterops.model.work_orders import (
     ALARM_KIND_TO_ORDER,
     FIELD_ACTIONS,
@@ -190,10 +192,7 @@ class WorkOrderService:
             alarm = self.alarms.alarm(alarm_id)
         except AlarmError:
             raise RecordNotFoundError("alarm", alarm_id) from None
-        kind, priority = ALARM_KIND_TO_ORDER.get(alarm.kind, (WorkOrderKind.OTHER,
-                                                              Priority.URGENT))
-        if alarm.source.startswith(TRUNK_MAIN_SOURCE_PREFIX):
-            kind = WorkOrderKind.TRUNK_MAIN
+        kind, priority = self._order_kind(alarm)
         links: list[tuple[LinkKind, int]] = [(LinkKind.ALARM, alarm.id)]
         if alarm.incident_id is not None:
             links.append((LinkKind.INCIDENT, alarm.incident_id))
@@ -203,6 +202,37 @@ class WorkOrderService:
             title=title or f"{alarm.kind.replace('_', ' ')} at {element}"[:TITLE_MAX],
             description=alarm.message, location_text=element, diameter_mm=diameter_mm,
             reported_at=min(alarm.raised_at, self.clock()), links=tuple(links)))
+
+    def create_from_incident(self, user: User, incident_id: int, *, title: str | None = None,
+                             diameter_mm: float | None = None) -> WorkOrder:
+        """An order for an alarm incident (alarms of one cause, worked as one job): kind and
+        priority from its most severe alarm (the earliest among equals), the SLA clock from
+        the incident's opening, linked to the incident and every alarm in it."""
+        self._require(user, Ability.CREATE, "work orders")
+        try:
+            incident = self.alarms.incident(incident_id)
+            members = [self.alarms.alarm(a) for a in incident.alarm_ids]
+        except AlarmError:
+            raise RecordNotFoundError("incident", incident_id) from None
+        if not members:
+            raise WorkOrderError(f"incident {incident_id} has no alarms to work on")
+        lead = min(members, key=lambda a: (a.severity.rank, a.raised_at, a.id))
+        kind, priority = self._order_kind(lead)
+        links = [(LinkKind.INCIDENT, incident.id), *((LinkKind.ALARM, a.id) for a in members)]
+        return self.create(user, WorkOrderDraft(
+            kind=kind, priority=priority,
+            title=title or f"{incident.title}"[:TITLE_MAX] or f"incident {incident.id}",
+            description=lead.message, location_text=incident.group_key,
+            diameter_mm=diameter_mm, reported_at=min(incident.opened_at, self.clock()),
+            links=tuple(links)))
+
+    @staticmethod
+    def _order_kind(alarm: Alarm) -> tuple[WorkOrderKind, Priority]:
+        kind, priority = ALARM_KIND_TO_ORDER.get(alarm.kind, (WorkOrderKind.OTHER,
+                                                              Priority.URGENT))
+        if alarm.source.startswith(TRUNK_MAIN_SOURCE_PREFIX):
+            kind = WorkOrderKind.TRUNK_MAIN
+        return kind, priority
 
     def create_from_complaint(self, user: User, complaint_id: int, *,
                               kind: WorkOrderKind = WorkOrderKind.OTHER,

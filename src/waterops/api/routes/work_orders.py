@@ -74,12 +74,17 @@ def create(body: WorkOrderCreate, user: CurrentUser, svc: WorkDep) -> WorkOrderP
 
 @router.post("/from-record", status_code=201, responses={**_ERRORS, 422: {}})
 def create_from(body: WorkOrderFromRecord, user: CurrentUser, svc: WorkDep) -> WorkOrderPublic:
-    """A new order for an alarm (kind, priority and SLA start from the alarm) or a complaint."""
-    if (body.alarm_id is None) == (body.complaint_id is None):
-        raise WorkOrderError("give exactly one of alarm_id and complaint_id")
+    """A new order for an alarm or an incident (kind, priority and SLA start from it) or a
+    complaint."""
+    given = [i for i in (body.alarm_id, body.incident_id, body.complaint_id) if i is not None]
+    if len(given) != 1:
+        raise WorkOrderError("give exactly one of alarm_id, incident_id and complaint_id")
     if body.alarm_id is not None:
         order = svc.create_from_alarm(user, body.alarm_id, title=body.title,
                                       diameter_mm=body.diameter_mm)
+    elif body.incident_id is not None:
+        order = svc.create_from_incident(user, body.incident_id, title=body.title,
+                                         diameter_mm=body.diameter_mm)
     else:
         assert body.complaint_id is not None
         order = svc.create_from_complaint(user, body.complaint_id,

@@ -74,11 +74,13 @@ class WorkOrderCreate(WorkOrderBase):
 
 
 class WorkOrderFromRecord(BaseModel):
-    """A new order for an alarm or a complaint (kind for a complaint: default ``other``)."""
+    """A new order for an alarm, an alarm incident or a complaint (give one; kind for a
+    complaint: default ``other``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     alarm_id: RecordId | None = None
+    incident_id: RecordId | None = None
     complaint_id: RecordId | None = None
     kind: WorkOrderKind | None = None
     title: ShortText | None = None

@@ -153,7 +153,8 @@ def register(app: typer.Typer) -> None:
         for rank, c in enumerate(ranked[:top], start=1):
             typer.echo(f"  {rank}. {c.node_id}: start {_hours(c.start_s)}, explains "
                        f"{c.consistency:.0%} of readings ({c.members_consistent:.0%} of "
-                       f"scenarios fully), ~{c.concentration_mg_l:.3g} mg/L")
+                       f"scenarios fully), ~{c.concentration_mg_l:.3g} mg/L, "
+                       f"log-likelihood {c.log_likelihood:.1f}")
 
     @sources.command("status")
     def status(

@@ -19,10 +19,13 @@ Method (the adjoint of plug-flow transport, "backtracking" of flow paths):
    concentration ``C0 x sum(X[b0:, c])``: one backtrack per sample answers for every candidate
    node and start time at once (instead of one forward run per candidate and start).
 3. For each candidate node and start time, ``C0`` is fitted by least squares to the readings;
-   a sample is explained when predicted and observed agree on detection (at the threshold).
-   Consistency = share of samples explained; the best start per node is kept.
-4. Ranking over the ensemble: mean consistency, then share of members where every sample is
-   explained, then the mean relative residual.
+   the readings' Gaussian log-likelihood is computed with a standard deviation of the
+   detection threshold (the analyser) plus 20 % of the larger of reading and prediction
+   (transport and demand error, ``model_error``); the most likely start per node is kept.
+   A sample also counts as explained when prediction and reading agree on detection (at
+   the threshold): the share explained is reported beside the likelihood.
+4. Ranking over the ensemble: mean log-likelihood (a node a member does not see upstream
+   scores that member's "no contamination" likelihood), then the mean share explained.
 
 Readings are condensed per sensor before backtracking: a sensor that detected gives its first
 detection, the last clean reading before it and its last reading; a sensor that never detected
@@ -43,7 +46,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from waterops.errors import ConfigError, ScenarioError
-from waterops.hydraulics.batch import RunOptions, ScenarioFailure, run_batch
+from waterops.hydraulics.batch import RunOptions, run_batch
 from waterops.hydraulics.scenarios import DemandMultiplier, Scenario
 
 if TYPE_CHECKING:
@@ -76,6 +79,8 @@ class TraceCandidate:
     members_consistent : share of members where every sample is explained [0-1]
     residual : mean relative residual of the fitted concentrations [-]
     concentration_mg_l : fitted injected concentration (median over the members) [mg/L]
+    log_likelihood : mean Gaussian log-likelihood of the readings over the members (up to a
+        constant; higher is better, differences of a few units matter)
     """
 
     node_id: str
@@ -84,6 +89,7 @@ class TraceCandidate:
     members_consistent: float
     residual: float
     concentration_mg_l: float
+    log_likelihood: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,20 @@ def condense(readings: Sequence[SensorReading], threshold_mg_l: float) -> list[S
 
 
 @dataclass(frozen=True)
+class MemberScores:
+    """What one ensemble member says of the candidates.
+
+    ``null_log_likelihood`` is that of "no contamination anywhere" (every prediction 0): the
+    score of a node this member does not see upstream of the detections. ``nodes`` maps a
+    candidate to (share of samples explained, relative residual, best start [s], fitted
+    concentration [mg/L], log-likelihood at that start).
+    """
+
+    null_log_likelihood: float
+    nodes: dict[str, tuple[float, float, int, float, float]]
+
+
+@dataclass(frozen=True)
 class TraceReduce:
     """The per-member work of a tracing ensemble (runs in the batch's workers).
 
@@ -228,20 +248,20 @@ class TraceReduce:
     injection_mg_l: float | None = None
     min_share: float = 1e-3
     min_flow_m3s: float = 1e-7
+    model_error: float = 0.2
     _positions: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_positions",
                            {n: i for i, n in enumerate(self.graph.node_ids)})
 
-    def __call__(self, scenario: Scenario,
-                 results: SimulationResults) -> dict[str, tuple[float, float, int, float]]:
+    def __call__(self, scenario: Scenario, results: SimulationResults) -> MemberScores:
         flows = results.link["flowrate"]
         times = np.asarray(flows.index, dtype=np.int64)
         return self.score(times, flows.to_numpy())
 
     def score(self, report_times_s: npt.NDArray[np.int64],
-              flow_m3s: npt.NDArray[np.float64]) -> dict[str, tuple[float, float, int, float]]:
+              flow_m3s: npt.NDArray[np.float64]) -> MemberScores:
         """Score every candidate against the readings for one flow history (report times x
         links, flows held constant from one report time to the next)."""
         step = self.time_step_s
@@ -257,7 +277,8 @@ class TraceReduce:
               for s in samples]
         candidates = self._candidates(samples, xs)
         if candidates.size == 0:
-            return {}
+            return MemberScores(self._log_likelihood(samples, np.zeros((len(samples), 1, 1))
+                                                     )[0, 0], {})
         # R[i, b0, c]: response of sample i to a lasting unit injection at c from step b0
         response = np.zeros((len(samples), last + 1, candidates.size))
         for i, x in enumerate(xs):
@@ -275,9 +296,20 @@ class TraceReduce:
         every = np.logical_and.reduce(upstream)
         return np.flatnonzero(every if every.any() else np.logical_or.reduce(upstream))
 
+    def _log_likelihood(self, samples: Sequence[_Sample],
+                        predicted: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Gaussian log-likelihood (up to a constant) of the readings, per start and node.
+
+        The standard deviation of a reading about the prediction is the detection threshold
+        (the analyser near zero) plus ``model_error`` times the larger of reading and
+        prediction (travel times and dilution are uncertain with demand: a front one grid
+        step early or late, a few per cent more dilution)."""
+        observed = np.array([s.concentration_mg_l for s in samples])[:, None, None]
+        sigma = self.threshold_mg_l + self.model_error * np.maximum(observed, predicted)
+        return np.asarray(-0.5 * (((predicted - observed) / sigma) ** 2).sum(axis=0))
+
     def _best_starts(self, samples: Sequence[_Sample], response: npt.NDArray[np.float64],
-                     candidates: npt.NDArray[np.int64],
-                     ) -> dict[str, tuple[float, float, int, float]]:
+                     candidates: npt.NDArray[np.int64]) -> MemberScores:
         observed = np.array([s.concentration_mg_l for s in samples])
         detected = np.array([s.detected for s in samples])
         if self.injection_mg_l is not None:
@@ -291,15 +323,17 @@ class TraceReduce:
         explained = ((predicted >= self.threshold_mg_l) == detected[:, None, None]).mean(axis=0)
         scale = max(float(observed.max()), self.threshold_mg_l)
         residual = np.sqrt(((predicted - observed[:, None, None]) ** 2).mean(axis=0)) / scale
-        # best start per candidate: most samples explained, then smallest residual
-        order = np.lexsort((residual, -explained), axis=0)[0]
+        loglik = self._log_likelihood(samples, predicted)
+        # best start per candidate: the most likely, then the most samples explained
+        order = np.lexsort((-explained, -loglik), axis=0)[0]
         cols = np.arange(candidates.size)
         out = {}
         for col, b0 in zip(cols, order, strict=True):
             out[self.graph.node_ids[int(candidates[col])]] = (
                 float(explained[b0, col]), float(residual[b0, col]),
-                int(b0) * self.time_step_s, float(c0[b0, col]))
-        return out
+                int(b0) * self.time_step_s, float(c0[b0, col]), float(loglik[b0, col]))
+        null = float(self._log_likelihood(samples, np.zeros((len(samples), 1, 1)))[0, 0])
+        return MemberScores(null, out)
 
 
 def demand_ensemble(base: Network | Path | str, members: int, *, noise: float = 0.1,
@@ -321,22 +355,24 @@ def demand_ensemble(base: Network | Path | str, members: int, *, noise: float = 
     return out
 
 
-def rank_candidates(per_member: Sequence[dict[str, tuple[float, float, int, float]]],
-                    ) -> list[TraceCandidate]:
-    """Combine the members' scores into one ranking (best first); a node missing from a
-    member counts as explaining nothing there."""
+def rank_candidates(per_member: Sequence[MemberScores]) -> list[TraceCandidate]:
+    """Combine the members' scores into one ranking, best first: by mean log-likelihood over
+    the members, then mean share of samples explained; a node a member does not see counts
+    there as explaining nothing (the member's "no contamination" likelihood)."""
     members = len(per_member)
-    nodes = sorted({n for scores in per_member for n in scores})
+    nodes = sorted({n for m in per_member for n in m.nodes})
     ranked = []
     for node in nodes:
-        rows = [scores[node] for scores in per_member if node in scores]
+        rows = [m.nodes[node] for m in per_member if node in m.nodes]
+        loglik = sum(m.nodes[node][4] if node in m.nodes else m.null_log_likelihood
+                     for m in per_member) / members
         consistency = sum(r[0] for r in rows) / members
         full = sum(r[0] >= 1.0 for r in rows) / members
         residual = float(np.mean([r[1] for r in rows]))
         ranked.append(TraceCandidate(node, int(np.median([r[2] for r in rows])),
                                      consistency, full, residual,
-                                     float(np.median([r[3] for r in rows]))))
-    ranked.sort(key=lambda c: (-c.consistency, -c.members_consistent, c.residual, c.node_id))
+                                     float(np.median([r[3] for r in rows])), loglik))
+    ranked.sort(key=lambda c: (-c.log_likelihood, -c.consistency, c.residual, c.node_id))
     return ranked
 
 
@@ -388,7 +424,7 @@ def trace_sources(network_path: Path | str, net: Network, readings: Sequence[Sen
     scenarios = demand_ensemble(network_path, members, noise=noise, zones=zones, seed=seed)
     results = run_batch(network_path, scenarios, reduce=reduce, workers=workers,
                         dask_address=dask_address, options=RunOptions(duration_s=duration))
-    scores = [r for r in results if not isinstance(r, ScenarioFailure)]
+    scores = [r for r in results if isinstance(r, MemberScores)]
     if not scores:  # pragma: no cover - on_error="raise" raises first
         raise ScenarioError("every member of the tracing ensemble failed")
     return rank_candidates(scores)

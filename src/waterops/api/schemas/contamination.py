@@ -192,6 +192,7 @@ class CandidatePublic(BaseModel):
     members_consistent: float = Field(description="share of scenarios explaining all [0-1]")
     residual: float
     concentration_mg_l: float
+    log_likelihood: float = Field(description="mean over the scenarios; higher is better")
 
 
 class TracePublic(BaseModel):
@@ -207,7 +208,8 @@ class TracePublic(BaseModel):
             CandidatePublic(node_id=c.node_id, start_s=c.start_s, start_at=r.start_time(c),
                             consistency=c.consistency,
                             members_consistent=c.members_consistent, residual=c.residual,
-                            concentration_mg_l=c.concentration_mg_l)
+                            concentration_mg_l=c.concentration_mg_l,
+                            log_likelihood=c.log_likelihood)
             for c in r.candidates[:MAX_CANDIDATES]])
 
 

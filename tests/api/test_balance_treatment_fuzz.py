@@ -28,7 +28,7 @@ def test_no_server_error(api: Api, tmp_path: Path) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
     operations = [r.ok() for r in schema.get_all_operations()
                   if r.ok().path.startswith(("/api/v1/water-balance", "/api/v1/treatment"))]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
         tokens = [{"Authorization": "Bearer " + api.services.auth.login(
             name, PASSWORD, "fuzz-setup").token} for name in ("admin2",)]

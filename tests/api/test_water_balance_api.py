@@ -109,3 +109,45 @@ def test_configured_file(tmp_path: Path) -> None:
     assert configured_balance_file(tmp_path, {}) == tmp_path / "water-balance.csv"
     (tmp_path / "water-balance.toml").write_text("")
     assert configured_balance_file(tmp_path, {}) == tmp_path / "water-balance.toml"
+
+
+def test_dma_night_flow_from_the_store(api: Api, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+
+    from waterops.model.telemetry import Quantity, Sensor, WaterSystem
+    from waterops.service.virtual_utility import build_demo_utility
+    from waterops.store.telemetry_store import TelemetryStore
+
+    layout = build_demo_utility()
+    dma = layout.dmas[1]
+    store = TelemetryStore(api.services.accounts.engine)
+    store.upsert_systems([WaterSystem("city", "city")])
+    store.upsert_sensors([Sensor(f"Q-{i.link_id}", "city", Quantity.FLOW) for i in dma.inlets])
+    start = datetime(2026, 10, 31, 16, tzinfo=UTC)  # local midnight
+    times = np.arange(np.datetime64(start.replace(tzinfo=None), "s"),
+                      np.datetime64((start + timedelta(days=2)).replace(tzinfo=None), "s"),
+                      np.timedelta64(900, "s"))
+    for inlet in dma.inlets:
+        store.write_reading_arrays(f"Q-{inlet.link_id}", times,
+                                   np.full(len(times), inlet.sign * 2e-3))
+    api.app.state.water_balance = WaterBalanceService(tmp_path / "none.csv", telemetry=store,
+                                                      layout=build_demo_utility)
+    planner = api.staff("plan9", "planner")
+    url = f"{BASE}/dmas/{dma.id}/night-flow"
+    window = {"from": "2026-11-01T00:00:00+08:00", "to": "2026-11-03T00:00:00+08:00"}
+    answer = api.client.get(url, headers=planner, params=window)
+    assert answer.status_code == 200, answer.text
+    nights = answer.json()
+    assert [n["night"] for n in nights] == ["2026-11-01", "2026-11-02"]
+    assert nights[0]["mnf_ls"] == pytest.approx(2.0 * len(dma.inlets))
+    assert nights[0]["night_day_factor_h"] == 24.0  # no pressure logger: no modulation
+    assert nights[0]["leakage_m3_per_day"] == pytest.approx(
+        nights[0]["net_night_flow_ls"] * 86.4)
+    assert api.client.get(f"{BASE}/dmas/DMA-99/night-flow", headers=planner,
+                          params=window).status_code == 404
+    assert api.client.get(url, headers=planner, params={
+        "from": "2026-11-01T00:00:00", "to": "2026-11-03T00:00:00+08:00"}).status_code == 422
+    agent = api.staff("agent5", "service_agent")
+    assert api.client.get(url, headers=agent, params=window).status_code == 403

@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from waterops.errors import RecordNotFoundError
+import pandas as pd
+
+from waterops.errors import BalanceInputError, RecordNotFoundError
 from waterops.model.accounts import Permission, User
+from waterops.model.utility import UtilityLayout
 from waterops.planning.balance_inputs import read_balance_inputs
 from waterops.planning.balance_report import render_balance_html, render_balance_pdf
 from waterops.planning.water_balance import WaterBalance, compute_water_balance
 from waterops.service.auth import require
+from waterops.service.balance_builder import dma_night_flow
+from waterops.store.telemetry_store import TelemetryStore
 
 BALANCE_FILE_ENV = "WATEROPS_BALANCE_FILE"
 """Environment variable naming the water-balance input file."""
@@ -43,10 +49,14 @@ def configured_balance_file(data_dir: Path, env: Mapping[str, str] | None = None
 
 
 class WaterBalanceService:
-    """The balances of one input file, computed on first use and when the file changes."""
+    """The balances of one input file, computed on first use and when the file changes;
+    night flow of a DMA from the telemetry store and the utility layout, when given."""
 
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, *, telemetry: TelemetryStore | None = None,
+                 layout: Callable[[], UtilityLayout] | None = None) -> None:
         self.source = source
+        self.telemetry = telemetry
+        self.layout = layout
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._balances: list[WaterBalance] = []
@@ -83,6 +93,21 @@ class WaterBalanceService:
                 raise RecordNotFoundError("balance period", period)
         chosen = [b for b in found if b.input.scope == scope]
         return sorted(chosen, key=lambda b: (b.input.scope_id, b.input.period_start))
+
+    def dma_night_flow(self, user: User, dma_id: str, start: datetime,
+                       end: datetime) -> pd.DataFrame:
+        """Night by night MNF, net night flow and leakage of a DMA (see
+        :func:`waterops.service.balance_builder.dma_night_flow`)."""
+        require(user, Permission.WATER_BALANCE_READ)
+        if self.telemetry is None or self.layout is None:
+            raise RecordNotFoundError("telemetry store for night flow", dma_id)
+        if end <= start or end - start > timedelta(days=366):
+            raise BalanceInputError("night flow", "the window must end after it starts and "
+                                                  "last at most 366 days")
+        layout = self.layout()
+        if dma_id not in {d.id for d in layout.dmas}:
+            raise RecordNotFoundError("DMA", dma_id)
+        return dma_night_flow(self.telemetry, layout, dma_id, start, end)
 
     def _for_report(self, user: User, system: str | None) -> list[WaterBalance]:
         return (self.balances(user, scope="system", system=system)

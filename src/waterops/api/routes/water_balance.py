@@ -11,15 +11,18 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import AwareDatetime
 
-from waterops.api.deps import CurrentUser, PageParams
+from waterops.api.deps import CurrentUser, PageParams, ServicesDep
 from waterops.api.schemas.common import Page
-from waterops.api.schemas.water_balance import WaterBalancePublic
+from waterops.api.schemas.water_balance import NightFlowPublic, WaterBalancePublic
 from waterops.config import load_settings
 from waterops.planning.water_balance import WaterBalance
+from waterops.service.virtual_utility import build_demo_utility
 from waterops.service.water_balance import WaterBalanceService, configured_balance_file
+from waterops.store.telemetry_store import TelemetryStore
 
 router = APIRouter(prefix="/water-balance", tags=["water balance"])
 
@@ -32,7 +35,7 @@ PeriodQuery = Annotated[str | None, Query(
     description="period label: 2026, 2026-11 or 2026-01-01/2026-03-31 (default: all)")]
 
 
-def water_balance_service(request: Request) -> WaterBalanceService:
+def water_balance_service(request: Request, services: ServicesDep) -> WaterBalanceService:
     """The application's water-balance service (built once, on first use)."""
     service: WaterBalanceService | None = getattr(request.app.state, "water_balance", None)
     if service is not None:
@@ -40,7 +43,9 @@ def water_balance_service(request: Request) -> WaterBalanceService:
     with _BUILD_LOCK:
         service = getattr(request.app.state, "water_balance", None)
         if service is None:
-            service = WaterBalanceService(configured_balance_file(load_settings().data_dir))
+            service = WaterBalanceService(configured_balance_file(load_settings().data_dir),
+                                          telemetry=TelemetryStore(services.accounts.engine),
+                                          layout=build_demo_utility)
             request.app.state.water_balance = service
     return service
 
@@ -85,3 +90,14 @@ def report_pdf(user: CurrentUser, service: BalanceDep, system: SystemQuery = Non
     return Response(service.report_pdf(user, system=system), media_type="application/pdf",
                     headers={"Content-Disposition":
                              'attachment; filename="water-balance-report.pdf"'})
+
+
+@router.get("/dmas/{dma_id}/night-flow", responses=_ERRORS)
+def dma_night_flow(user: CurrentUser, service: BalanceDep,
+                   dma_id: Annotated[str, Path(min_length=1, max_length=64)],
+                   start: Annotated[AwareDatetime, Query(alias="from")],
+                   end: Annotated[AwareDatetime, Query(alias="to")]) -> list[NightFlowPublic]:
+    """Minimum night flow, legitimate night use, net night flow and daily leakage of a DMA of
+    the demo utility, night by night, from its boundary meters in the store."""
+    frame = service.dma_night_flow(user, dma_id, start, end)
+    return [NightFlowPublic.of(night, row) for night, row in frame.iterrows()]

@@ -4,8 +4,9 @@ losses per day in L/day as IWA quotes them; read-only (no Create/Update)."""
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 
+import pandas as pd
 from pydantic import BaseModel
 
 from waterops.planning.leakage_indices import Cjj92Rates, IwaIndices
@@ -115,3 +116,30 @@ class WaterBalancePublic(BaseModel):
             iwa=IwaIndicesPublic.of(b.iwa) if b.iwa else None,
             cjj92=Cjj92Public.of(b.cjj92) if b.cjj92 else None,
             warnings=list(b.warnings))
+
+
+class NightFlowPublic(BaseModel):
+    """One night of a DMA: flows in L/s as operators read them, leakage in m³/day."""
+
+    night: date
+    mnf_time: datetime
+    mnf_ls: float
+    legitimate_night_use_ls: float
+    net_night_flow_ls: float
+    pressure_at_mnf_m: float | None
+    night_day_factor_h: float | None
+    leakage_m3_per_day: float | None
+
+    @classmethod
+    def of(cls, night: object, row: pd.Series) -> NightFlowPublic:
+        def opt(name: str) -> float | None:
+            return _finite(float(row[name]))
+
+        return cls(night=date.fromisoformat(str(night)),
+                   mnf_time=pd.Timestamp(row["mnf_time"]).to_pydatetime(),
+                   mnf_ls=1000 * float(row["mnf_m3s"]),
+                   legitimate_night_use_ls=1000 * float(row["legitimate_night_use_m3s"]),
+                   net_night_flow_ls=1000 * float(row["net_night_flow_m3s"]),
+                   pressure_at_mnf_m=opt("pressure_at_mnf_m"),
+                   night_day_factor_h=opt("night_day_factor_h"),
+                   leakage_m3_per_day=opt("leakage_m3_per_day"))

@@ -103,6 +103,7 @@ ROUTER_MODULES = (
     "waterops.api.routes.work_orders",
     "waterops.api.routes.trunk_main",
     "waterops.api.routes.water_balance",
+    "waterops.api.routes.treatment",
     "waterops.api.routes.isolation",
     "waterops.api.routes.contamination",
     "waterops.api.routes.sources",

@@ -95,6 +95,7 @@ def test_a_burst_at_km_50_is_found_at_once_and_placed_between_its_meters(
     assert loc is not None and (loc.from_m, loc.to_m) == (48_000.0, 54_000.0)
     assert loc.estimate_m is not None and abs(loc.estimate_m / 1000 - BURST_KM) < 2
     assert {e.sensor_id for e in burst.evidence} >= {"Q-TM-001", "Q-TM-053"}
+    assert burst.pressure_confirms is True
     # nothing before the burst (the plant's flow change at 02:30 moved both meters together)
     assert all(e.time >= epoch + timedelta(seconds=BURST_AT_S) for e in events)
 
@@ -148,6 +149,10 @@ def test_balance_by_hand() -> None:
                                                     (EventKind.BURST, False)]
     assert events[0].flow_m3s == pytest.approx(0.05)
     assert events[0].drops_m == {"PA": pytest.approx(1.0)}
+    assert events[0].pressure_confirms is True
+    # the outlet meter reads 0.05 low, the pressure holds: a meter, more likely than a burst
+    events = _feed([*steady, (1.02, 0.95, 30.0), (1.02, 0.95, 30.0)])
+    assert [(e.kind, e.pressure_confirms) for e in events] == [(EventKind.BURST, False)]
     assert events[0].time == T + timedelta(minutes=5 * 13)
     # missing readings are skipped, not taken for zero
     assert _feed([*steady, (np.nan, 1.0, 30.0), (1.02, np.nan, 30.0)]) == []

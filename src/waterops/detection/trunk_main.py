@@ -106,8 +106,11 @@ class TrunkMainEvent:
     """A burst starting (``active``) or ending, or a transient (always ``active``).
 
     ``flow_m3s`` is the burst's flow estimate (the mass-balance excess) [m³/s]; ``drops_m``
-    each pressure meter's drop against its pre-onset median [m]; ``swing_m`` the transient's
-    pressure change between two readings [m].
+    each pressure meter's drop against its pre-onset median [m]; ``pressure_confirms`` whether
+    a pressure meter dropped by at least ``min_drop_m`` (``None``: no pressure readings to
+    tell; ``False``: the flows disagree but the line's pressures held, which points at a flow
+    meter rather than a burst); ``swing_m`` the transient's pressure change between two
+    readings [m].
     """
 
     kind: EventKind
@@ -117,6 +120,7 @@ class TrunkMainEvent:
     flow_m3s: float | None = None
     drops_m: dict[str, float] = field(default_factory=dict)
     location: BurstLocation | None = None
+    pressure_confirms: bool | None = None
     swing_m: float | None = None
     sensor_id: str | None = None
     evidence: tuple[Evidence, ...] = ()
@@ -262,9 +266,11 @@ class TrunkMainMonitor:
                     Evidence(self.meters.outlet_flow, "flow", outlet, "m3/s", time, "outlet")]
         evidence += [Evidence(s, "pressure", -d, "m", time, "change against the hour before")
                      for s, d in sorted(drops.items(), key=lambda sd: chain[sd[0]])]
+        confirms = (None if not drops else
+                    max(drops.values()) >= self.settings.min_drop_m)
         return TrunkMainEvent(EventKind.BURST, True, time, self.meters.main_id,
                               flow_m3s=excess, drops_m=drops, location=location,
-                              evidence=tuple(evidence))
+                              pressure_confirms=confirms, evidence=tuple(evidence))
 
     def _transients(self, time: datetime, readings: Mapping[str, float],
                     outlet: float) -> list[TrunkMainEvent]:

@@ -334,11 +334,21 @@ def signals_of(event: TrunkMainEvent, config: TrunkMainConfig) -> list[AlarmSign
         message = (f"Suspected burst on the {config.name}{where}: inlet exceeds outlet by "
                    f"{flow * 1000:.0f} L/s")
         message_zh = f"输水主干线疑似爆管{where_zh}：进出口流量差 {flow * 1000:.0f} L/s"
+        severity, diagnosis = Severity.CRITICAL, "trunk_main_burst"
+        if event.pressure_confirms is False:
+            # the flows disagree but no pressure along the line moved: a flow meter is the
+            # likelier culprit; still an alarm (a small burst can hide in the pressures)
+            severity, diagnosis = Severity.MAJOR, "flow_meter_discrepancy"
+            message = (f"Inlet exceeds outlet of the {config.name} by {flow * 1000:.0f} L/s "
+                       "but no pressure meter along it dropped: check the flow meters "
+                       "before sending a crew")
+            message_zh = (f"输水主干线进出口流量差 {flow * 1000:.0f} L/s，但沿线压力未下降："
+                          "请先核查流量计")
         return [AlarmSignal("burst", source, "inlet-outlet imbalance", event.active, event.time,
-                            Severity.CRITICAL, group_key=group, value=flow, unit="m3/s",
+                            severity, group_key=group, value=flow, unit="m3/s",
                             message=message if event.active else "",
                             message_zh=message_zh if event.active else "",
-                            diagnosis="trunk_main_burst", evidence=event.evidence,
+                            diagnosis=diagnosis, evidence=event.evidence,
                             worse_when_lower=False)]
     swing = event.swing_m or 0.0
     sensor = event.sensor_id or ""

@@ -87,6 +87,10 @@ def test_failures_are_refused_when_wrong(world: World, demo_config: TrunkMainCon
                            description="burst")
     with pytest.raises(TrunkMainError, match="describe"):
         svc.record_failure(world.dispatcher, world.clock.now, description="  ")
+    with pytest.raises(TrunkMainError, match="cannot record the failure"):
+        svc.record_failure(world.dispatcher, world.clock.now, description="burst",
+                           work_order_id=999)  # no such order: nothing stored, no audit
+    assert not [a for a in world.accounts.audit_lines() if a["target_kind"] == "trunk_failure"]
     assert svc.failures(world.dispatcher)[1] == 0
 
 

@@ -255,16 +255,20 @@ class TrunkMainMonitor:
     def _burst_event(self, time: datetime, readings: Mapping[str, float], excess: float,
                      inlet: float, outlet: float) -> TrunkMainEvent:
         drops: dict[str, float] = {}
+        now_m: dict[str, float] = {}
         for sensor, before in (self._onset_pressures or {}).items():
             now = readings.get(sensor, math.nan)
             if math.isfinite(now):
                 drops[sensor] = before - now
+                now_m[sensor] = now
         chain = dict(self.meters.pressures)
         location = locate_burst(drops, chain, length_m=self.meters.length_m,
                                 min_drop_m=self.settings.min_drop_m)
         evidence = [Evidence(self.meters.inlet_flow, "flow", inlet, "m3/s", time, "inlet"),
                     Evidence(self.meters.outlet_flow, "flow", outlet, "m3/s", time, "outlet")]
-        evidence += [Evidence(s, "pressure", -d, "m", time, "change against the hour before")
+        evidence += [Evidence(s, "pressure", now_m[s], "m", time,
+                              f"{-d:+.2f} m against its median before the onset; "
+                              f"km {chain[s] / 1000:.0f}")
                      for s, d in sorted(drops.items(), key=lambda sd: chain[sd[0]])]
         confirms = (None if not drops else
                     max(drops.values()) >= self.settings.min_drop_m)

@@ -9,11 +9,12 @@ customers and critical users) and the application's notice service; a test may s
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from waterops.api.deps import CurrentUser, ServicesDep
+from waterops.api.deps import ServicesDep, requires
 from waterops.api.routes.complaints import customer_care
 from waterops.api.schemas.isolation import (
     ClosureCreate,
@@ -25,6 +26,8 @@ from waterops.api.schemas.isolation import (
 )
 from waterops.api.schemas.notices import ElementId
 from waterops.data import demo_network_path
+from waterops.emergency.isolation import Isolator
+from waterops.model.accounts import Permission, User
 from waterops.service.isolation import IsolationService, load_isolator
 from waterops.service.virtual_utility import build_demo_utility
 
@@ -32,6 +35,15 @@ router = APIRouter(tags=["valve isolation and scenarios"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}, 404: {}, 422: {}}
 _BUILD_LOCK = threading.Lock()
+
+Planner = Annotated[User, Depends(requires(Permission.ISOLATION_PLAN))]
+"""The current user, if their role may plan isolations (checked before the network loads)."""
+
+
+@lru_cache(maxsize=1)
+def _demo_isolator() -> Isolator:
+    # read-only once built: every application of the process shares it
+    return load_isolator(demo_network_path(), layout=build_demo_utility())
 
 
 def isolation_service(request: Request, services: ServicesDep) -> IsolationService:
@@ -45,7 +57,7 @@ def isolation_service(request: Request, services: ServicesDep) -> IsolationServi
         if found is None:
             layout = build_demo_utility()
             found = IsolationService(
-                load_isolator(demo_network_path(), layout=layout), demo_network_path(),
+                _demo_isolator(), demo_network_path(),
                 layout=layout, notices=care.notices, audit_engine=services.accounts.engine,
                 clock=services.auth.clock)
             request.app.state.isolation = found
@@ -56,7 +68,7 @@ IsolationDep = Annotated[IsolationService, Depends(isolation_service)]
 
 
 @router.post("/isolation/plan", responses=_ERRORS)
-def plan(body: PlanCreate, user: CurrentUser, iso: IsolationDep) -> PlanPublic:
+def plan(body: PlanCreate, user: Planner, iso: IsolationDep) -> PlanPublic:
     """The valves to close to isolate a pipe (or a node), the segment to draw, the customers
     and critical users who lose water, the unintended isolations and the supply lost; with
     ``with_hydraulics``, also the lowest pressures and pressure drops of the closure."""
@@ -66,7 +78,7 @@ def plan(body: PlanCreate, user: CurrentUser, iso: IsolationDep) -> PlanPublic:
 
 
 @router.post("/scenarios/close", responses=_ERRORS)
-def close_links(body: ClosureCreate, user: CurrentUser, iso: IsolationDep) -> ClosurePublic:
+def close_links(body: ClosureCreate, user: Planner, iso: IsolationDep) -> ClosurePublic:
     """Close links (pipes, pumps, valves): who loses water (cut off from every source) and
     where pressure falls (per junction, in m, for colouring the map)."""
     return ClosurePublic.of(iso.close_links(user, body.link_ids))
@@ -74,7 +86,7 @@ def close_links(body: ClosureCreate, user: CurrentUser, iso: IsolationDep) -> Cl
 
 @router.post("/isolation/plan/{element_id}/notice", responses={**_ERRORS, 201: {}})
 def plan_notice(element_id: Annotated[ElementId, Path(description="pipe or node id")],
-                body: PlanNoticeCreate, user: CurrentUser, iso: IsolationDep
+                body: PlanNoticeCreate, user: Planner, iso: IsolationDep
                 ) -> PlanNoticePublic:
     """The outage notice of the plan for a pipe (or node, ``target``): a draft with the rules
     it breaks, or, with ``issue``, issued to the affected customers (dispatchers)."""

@@ -84,6 +84,8 @@ def test_cjj92_r2_capped_and_negative_and_frost() -> None:
     dense = cjj92_rates(1e8, 8e7, 8e7, mains_dn75_km=500)  # A = 0.05 -> -1.9107 %
     assert dense.r2_pipe_length == pytest.approx(-0.019107)
     assert dense.leakage_rate == pytest.approx(0.2 + 0.019107)
+    very_dense = cjj92_rates(1e8, 8e7, 8e7, mains_dn75_km=300)  # A = 0.03 -> -3.89 % -> -3 %
+    assert very_dense.r2_pipe_length == -0.03
     cold = cjj92_rates(1e8, 8e7, 8e7, frost_depth_m=1.5)
     assert cold.r4_frost == 0.01 and cold.leakage_rate == pytest.approx(0.19)
     assert cjj92_rates(1e8, 8e7, 8e7, frost_depth_m=1.4).r4_frost == 0.0

@@ -27,8 +27,8 @@ CJJ 92-2016 《城镇供水管网漏损控制及评定标准》 §5 (as we read 
     metered to the household (居民抄表到户水量 / 供水总量; we read the denominator as the
     total supply, some summaries quote it as the share of total sales: verify);
   - ``R_2 = 0.99 x (A - 0.0693) x 100 %``, A = L / Q_s the pipe length per unit supply
-    [km per 10^4 m³ per year], L the length of mains of DN 75 and above [km]; R_2 is capped
-    at 3 %;
+    [km per 10^4 m³ per year], L the length of mains of DN 75 and above [km]; R_2 is held
+    within ±3 % (taken as 3 % above 3 % and as -3 % below -3 %);
   - ``R_3``: annual average plant-outlet pressure above 0.35 MPa and up to 0.55 MPa: 0.5 %;
     above 0.55 MPa and up to 0.75 MPa: 1 %; above 0.75 MPa: 2 %; otherwise 0;
   - ``R_4``: 1 % where the greatest frost depth exceeds 1.4 m, otherwise 0;
@@ -147,7 +147,7 @@ CJJ92_R2_COEFFICIENT = 0.99
 CJJ92_R2_REFERENCE_KM_PER_1E4M3 = 0.0693
 """R_2 = 0.99 (A - 0.0693), A in km per 10^4 m³ of annual supply (CJJ 92-2016 §5.3)."""
 CJJ92_R2_CAP = 0.03
-"""R_2 is taken as 3 % when larger (CJJ 92-2016 §5.3)."""
+"""R_2 is held within ±3 % (CJJ 92-2016 §5.3, as we read it)."""
 CJJ92_PRESSURE_STEPS_MPA = ((0.75, 0.02), (0.55, 0.01), (0.35, 0.005))
 """R_3: (outlet pressure above [MPa], correction) from the highest step down."""
 CJJ92_FROST_DEPTH_M = 1.4
@@ -252,7 +252,8 @@ def cjj92_rates(supply_m3: float, registered_m3: float, billed_m3: float, *,
     if mains_dn75_km is not None:
         annual_1e4m3 = qs * 365.0 / days / 1e4
         a = _non_negative("mains_dn75_km", mains_dn75_km, where) / annual_1e4m3
-        r2 = min(CJJ92_R2_COEFFICIENT * (a - CJJ92_R2_REFERENCE_KM_PER_1E4M3), CJJ92_R2_CAP)
+        r2 = min(max(CJJ92_R2_COEFFICIENT * (a - CJJ92_R2_REFERENCE_KM_PER_1E4M3),
+                     -CJJ92_R2_CAP), CJJ92_R2_CAP)
     r3 = 0.0
     if outlet_pressure_mpa is not None:
         r3 = cjj92_pressure_correction(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -255,6 +255,7 @@ def test_sensors_latest_and_series_with_the_twin(api: Api, demo: Demo) -> None:
     row = stored.set_index("sensor_id").loc["Q-TM-001"]
     assert by_id["Q-TM-001"]["value"] == pytest.approx(row["value"])
     assert by_id["Q-TM-001"]["unit"] == "m3/s"
+    assert datetime.fromisoformat(by_id["Q-TM-001"]["time"]) == row["time"]
 
     start = demo.sim.epoch
     end = start + timedelta(hours=1, minutes=1)

@@ -100,3 +100,15 @@ def test_unknown_file_type_and_missing_file(tmp_path: Path) -> None:
         read_balance_inputs(tmp_path / "missing.csv")
     with pytest.raises(BalanceInputError, match="empty file"):
         parse_balance_csv("", "b.csv")
+
+
+def test_the_documented_example_reads_and_balances() -> None:
+    from waterops.planning.water_balance import compute_water_balance
+
+    example = Path(__file__).parents[2] / "docs" / "examples" / "water-balance.csv"
+    balances = [compute_water_balance(r) for r in read_balance_inputs(example)]
+    assert len(balances) == 5
+    nov = balances[2]
+    # 2,980,000 - (2,290,000 + 14,000 + 11,000 + 17,000) - (9,000 + 60,000) = 579,000 m³
+    assert nov.real_losses.m3 == 579_000
+    assert nov.iwa is not None and nov.cjj92 is not None

@@ -104,3 +104,26 @@ def test_notice_draft_and_issue(api: Api) -> None:
     planner = api.staff("plan2", "planner")
     assert api.client.post(url, headers=planner, json={}).status_code == 200
     assert api.client.post(url, headers=planner, json={"issue": True}).status_code == 403
+
+
+def test_plan_on_the_map(api: Api) -> None:
+    dispatcher = api.staff("disp5", "dispatcher")
+    answer = api.client.post(f"{PLAN}/map", headers=dispatcher,
+                             json={"pipe_id": "LINK-2429", "failed_valves": []})
+    assert answer.status_code == 200, answer.text
+    geo = answer.json()
+    assert geo["type"] == "FeatureCollection"
+    assert geo["coordinate_system"]["source_crs"] == "EPSG:4547"
+    roles: dict[str, set[str]] = {}
+    for feature in geo["features"]:
+        roles.setdefault(feature["properties"]["role"], set()).add(feature["id"])
+        lon, lat = (feature["geometry"]["coordinates"] if feature["geometry"]["type"] == "Point"
+                    else feature["geometry"]["coordinates"][0])
+        assert 113.0 < lon < 115.5 and 31.0 < lat < 33.0  # the demo city, in WGS84
+    plan = api.client.post(PLAN, headers=dispatcher, json={"pipe_id": "LINK-2429"}).json()
+    assert roles["close"] == {f"valve/{v['valve_id']}" for v in plan["valves_to_close"]}
+    assert "link/LINK-2429" in roles["segment"]
+    assert {f"node/{n}" for n in plan["unintended_nodes"]} <= roles["unintended"]
+    customer = api.customer("cust9")
+    assert api.client.post(f"{PLAN}/map", headers=customer,
+                           json={"pipe_id": "LINK-2429"}).status_code == 403

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,6 +27,7 @@ from waterops.data import demo_network_path, demo_valve_layer_path
 from waterops.emergency.closure import ClosureEffect, ClosureSimulator
 from waterops.emergency.isolation import IsolationPlan, Isolator
 from waterops.errors import NoticeRuleError, ScenarioError, StoreError
+from waterops.io.geojson import network_to_geojson
 from waterops.io.inp import read_inp
 from waterops.io.valve_layer import read_valve_layer
 from waterops.model.accounts import Permission, User
@@ -50,6 +52,8 @@ DEFAULT_OUTAGE_S = 8 * 3600.0
 within a working day; a setting, not a rule)."""
 MAX_SCENARIO_LINKS = 500
 """Most links one scenario may close."""
+VALVE_MARK_FRACTION = 0.15
+"""Where a valve is drawn: this share of the way from its node along its link's first leg."""
 
 
 def load_isolator(network: str | Path | None = None, valves: str | Path | None = None,
@@ -159,6 +163,7 @@ class IsolationService:
         self.clock = clock
         self.timezone = timezone
         self._simulator: ClosureSimulator | None = None
+        self._network_geojson: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     def simulator(self) -> ClosureSimulator:
@@ -192,6 +197,64 @@ class IsolationService:
         plan = self._plan(pipe_id, node_id, failed_valves)
         effect = self.simulator().effect(plan.links_to_close) if with_hydraulics else None
         return PlanReport(plan, effect)
+
+    def plan_map(self, user: User, *, pipe_id: str | None = None, node_id: str | None = None,
+                 failed_valves: Sequence[str] = ()) -> dict[str, Any]:
+        """The plan as GeoJSON for the map (WGS84 when the layout names the network's CRS):
+        the segment's and the unintended isolations' links and nodes (``role`` ``segment``
+        or ``unintended``), the valves to close (``close``) and those that will not
+        (``failed``) drawn a little way along their link from their node, and the critical
+        users (``critical_user``)."""
+        require(user, Permission.ISOLATION_PLAN)
+        plan = self._plan(pipe_id, node_id, failed_valves)
+        network = self._geojson()
+        role = {**{f"node/{n}": "segment" for n in plan.isolated_nodes},
+                **{f"link/{k}": "segment" for k in plan.isolated_links},
+                **{f"node/{n}": "unintended" for n in plan.unintended_nodes},
+                **{f"link/{k}": "unintended" for k in plan.unintended_links}}
+        by_id = {f["id"]: f for f in network["features"]}
+        features = [{**by_id[i], "properties": {"id": by_id[i]["properties"]["id"],
+                                                "kind": by_id[i]["properties"]["kind"],
+                                                "role": r}}
+                    for i, r in role.items() if i in by_id]
+        failed = set(plan.failed_valves)
+        marks = [*plan.valves_to_close,
+                 *(v for v in self.isolator.layer if v.valve_id in failed)]
+        links = self.isolator.net.link_table()
+        for valve in marks:
+            line = by_id.get(f"link/{valve.link_id}")
+            if line is None:
+                continue
+            pts = line["geometry"]["coordinates"]
+            node1 = links.at[valve.link_id, "node1"]
+            a, b = (pts[0], pts[1]) if node1 == valve.node_id else (pts[-1], pts[-2])
+            at = [a[0] + VALVE_MARK_FRACTION * (b[0] - a[0]),
+                  a[1] + VALVE_MARK_FRACTION * (b[1] - a[1])]
+            features.append({"type": "Feature", "id": f"valve/{valve.valve_id}",
+                             "geometry": {"type": "Point", "coordinates": at},
+                             "properties": {"id": valve.valve_id, "kind": "isolation_valve",
+                                            "link": valve.link_id, "node": valve.node_id,
+                                            "role": "failed" if valve.valve_id in failed
+                                            else "close"}})
+        for user_ in plan.critical_users:
+            point = by_id.get(f"node/{user_.node}")
+            if point is not None:
+                features.append({"type": "Feature", "id": f"critical/{user_.id}",
+                                 "geometry": point["geometry"],
+                                 "properties": {"id": user_.id, "kind": str(user_.kind),
+                                                "name": user_.name, "node": user_.node,
+                                                "role": "critical_user"}})
+        return {"type": "FeatureCollection", "name": f"isolation of {plan.target_id}",
+                "coordinate_system": network["coordinate_system"], "features": features}
+
+    def _geojson(self) -> dict[str, Any]:
+        with self._lock:
+            cached = self._network_geojson
+            if cached is None:
+                crs = self.layout.crs if self.layout is not None else None
+                cached = network_to_geojson(self.isolator.net, source_crs=crs)
+                self._network_geojson = cached
+            return cached
 
     def close_links(self, user: User, link_ids: Sequence[str]) -> ClosureReport:
         """Close ``link_ids``: who loses water and where pressure falls (dispatchers,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -75,6 +75,14 @@ def plan(body: PlanCreate, user: Planner, iso: IsolationDep) -> PlanPublic:
     return PlanPublic.of(iso.plan(user, pipe_id=body.pipe_id, node_id=body.node_id,
                                   with_hydraulics=body.with_hydraulics,
                                   failed_valves=body.failed_valves))
+
+
+@router.post("/isolation/plan/map", responses=_ERRORS)
+def plan_map(body: PlanCreate, user: Planner, iso: IsolationDep) -> dict[str, Any]:
+    """The plan as GeoJSON (WGS84): the segment and the unintended isolations (``role``),
+    the valves to close (and those that will not), the critical users."""
+    return iso.plan_map(user, pipe_id=body.pipe_id, node_id=body.node_id,
+                        failed_valves=body.failed_valves)
 
 
 @router.post("/scenarios/close", responses=_ERRORS)

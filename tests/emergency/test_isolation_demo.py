@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from waterops.data import demo_network_path, demo_valve_layer_path
 from waterops.emergency.closure import ClosureSimulator
-from waterops.emergency.isolation import Isolator
+from waterops.emergency.isolation import Isolator, supplied_segments
 from waterops.hydraulics.scenarios import NodeLeak
 from waterops.io.inp import read_inp
 from waterops.io.valve_layer import read_valve_layer
@@ -86,6 +86,10 @@ def test_plan_properties(isolator: Isolator, pipe: str) -> None:
     assert all(c.node in dry for c in isolator.customers if c.account_id in plan.customers)
     assert plan.demand_lost_m3s >= 0.0
     assert segs.link_segment[pipe] == plan.segment
+    # the shortcut for segments that are no articulation point gives the full walk's answer
+    fed = supplied_segments(segs)
+    lost = fed - supplied_segments(segs, [plan.segment]) - {plan.segment}
+    assert set(plan.unintended_nodes) == {n for s in lost for n in segs.nodes[s]}
 
 
 def test_trunk_main_valves_every_2_km(isolator: Isolator) -> None:

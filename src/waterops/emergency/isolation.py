@@ -31,6 +31,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -203,7 +204,7 @@ class IsolationPlan:
         return self.demand_lost_m3s * 1000.0
 
 
-@dataclass
+@dataclass(eq=False)
 class Isolator:
     """Isolation plans over one network and valve layer; segments computed once.
 
@@ -227,6 +228,7 @@ class Isolator:
     _critical_at: dict[str, list[CriticalUser]] = field(init=False)
     _order: dict[str, int] = field(init=False)
     _valve_ids: frozenset[str] = field(init=False)
+    _cut_segments: frozenset[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.segments = find_segments(self.net, self.layer)
@@ -249,6 +251,13 @@ class Isolator:
             self._critical_at.setdefault(user.node, []).append(user)
         self._order = {node: i for i, node in enumerate(self.net.node_ids())}
         self._valve_ids = frozenset(v.valve_id for v in self.layer)
+        # shutting a segment that is no articulation point of the segment graph, and holds no
+        # source, leaves every other segment as connected to a source as before: its plans
+        # need no walk over the whole graph
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(self.segments)))
+        graph.add_edges_from((s, t) for s, ts in enumerate(self.segments.neighbours) for t in ts)
+        self._cut_segments = frozenset(nx.articulation_points(graph))
 
     def plan_for_link(self, link_id: str, failed_valves: Iterable[str] = ()) -> IsolationPlan:
         """The plan isolating link ``link_id`` (a burst pipe); ``failed_valves`` are valve ids
@@ -348,8 +357,12 @@ class Isolator:
         segs = self.segments
         region = self._region(segment, failed) if failed else [segment]
         inside = set(region)
-        after = supplied_segments(segs, region)
-        lost = sorted(self._base_supplied - after - inside)
+        if len(region) == 1 and segment not in self._cut_segments \
+                and segment not in segs.source_segments:
+            lost: list[int] = []
+        else:
+            after = supplied_segments(segs, region)
+            lost = sorted(self._base_supplied - after - inside)
         order = self._order.__getitem__
         unintended_nodes = sorted((n for s in lost for n in segs.nodes[s]), key=order)
         unintended_links = [link for s in lost for link in segs.links[s]]

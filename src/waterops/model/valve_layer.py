@@ -66,13 +66,15 @@ class ValveLayer:
     def check_against(self, net: Network, where: str = "valve layer") -> None:
         """Raise :class:`NetworkModelError` for a valve on an unknown link, or at a node that
         is not an end of its link."""
-        links = net.link_table()
+        table = net.link_table()
+        ends_of = {str(k): (str(a), str(b)) for k, a, b in
+                   zip(table.index, table["node1"], table["node2"], strict=True)}
         for valve in self.valves:
-            if valve.link_id not in links.index:
+            ends = ends_of.get(valve.link_id)
+            if ends is None:
                 raise NetworkModelError(
                     f"{where}: valve {valve.valve_id!r} is on link {valve.link_id!r}, which the "
                     "network does not have")
-            ends = (str(links.at[valve.link_id, "node1"]), str(links.at[valve.link_id, "node2"]))
             if valve.node_id not in ends:
                 raise NetworkModelError(
                     f"{where}: valve {valve.valve_id!r} is at node {valve.node_id!r}, which is "

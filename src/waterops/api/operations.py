@@ -49,6 +49,8 @@ class Operations:
     registry: SensorRegistry
     flagger: QualityFlagger
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    kpi_cache: tuple[float, Any] | None = None
+    """(monotonic time, figures) of the last ``/kpis`` computation."""
 
 
 @dataclass

@@ -3,6 +3,8 @@ for how each is computed and what is estimated."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
@@ -64,8 +66,25 @@ def _complaints_today(services: Services, now: datetime) -> int:
         offset += page
 
 
+KPI_CACHE_S = 2.0
+"""Figures younger than this are served again (every open stream asks every 10 s)."""
+_cache_lock = threading.Lock()
+
+
 def kpis_now(ops: Operations, live: Live | None, services: Services) -> KpisPublic:
-    """The key figures now."""
+    """The key figures now (computed at most every :data:`KPI_CACHE_S` per application)."""
+    with _cache_lock:
+        hit = ops.kpi_cache
+        if hit is not None and time.monotonic() - hit[0] < KPI_CACHE_S:
+            figures: KpisPublic = hit[1]
+            return figures
+    figures = _compute(ops, live, services)
+    with _cache_lock:
+        ops.kpi_cache = (time.monotonic(), figures)
+    return figures
+
+
+def _compute(ops: Operations, live: Live | None, services: Services) -> KpisPublic:
     now = live.now() if live is not None else datetime.now(UTC)
     wall = services.auth.clock()
     alarms = ops.alarm_store.alarms()

@@ -74,8 +74,9 @@ def latest(
     """
     units = {s.id: s.unit for s in ops.registry.current().values()}
     frame = ops.telemetry.latest(sensor)
-    times = np.datetime_as_string(
-        frame["time"].to_numpy(dtype="datetime64[us]"), unit="auto").tolist()
+    stamps = frame["time"].to_numpy(dtype="datetime64[us]")
+    whole_s = bool((stamps.astype(np.int64) % 1_000_000 == 0).all())
+    times = np.datetime_as_string(stamps, unit="s" if whole_s else "us").tolist()
     items = [{"sensor_id": sid, "time": t + "Z", "value": v if math.isfinite(v) else None,
               "unit": units.get(sid, ""), "flags": f}
              for sid, t, v, f in zip(frame["sensor_id"].tolist(), times,

@@ -120,6 +120,27 @@ def test_a_cold_likelihood_spreads_the_posterior() -> None:
     assert cold.most_probable_hit(scores) == 1
 
 
+def test_signature_error_keeps_near_ties_of_a_strong_change_likely() -> None:
+    """A strong change (score 100) whose best pipe beats three neighbours by 1-1.2 %: exact
+    signatures single out the best, signatures 10 % off leave the cluster more likely."""
+    signatures, distance = _cluster()
+    scores = np.array([100.0, 99.0, 98.9, 98.8])
+    exact = OnlineLeakDetector(signatures, np.ones(4),
+                               LeakDetectorSettings(hit_radius_m=300.0), distance)
+    assert exact.posterior(scores)[0] > 0.99
+    assert exact.most_probable_hit(scores) == 0
+    rough = OnlineLeakDetector(signatures, np.ones(4),
+                               LeakDetectorSettings(hit_radius_m=300.0, signature_error=0.1),
+                               distance)
+    # B against A: exp(-(100² - 99²) / 2 / (1 + 10²)) = 0.37
+    posterior = rough.posterior(scores)
+    assert posterior[1] / posterior[0] == pytest.approx(np.exp(-199 / 2 / 101))
+    assert rough.most_probable_hit(scores) == 1
+    # a weak change is still judged by its noise alone: 10 % of 6 adds little
+    weak = rough.posterior(np.array([6.0, 5.0, 4.9, 4.8]))
+    assert weak[1] / weak[0] == pytest.approx(np.exp(-0.5 * (36 - 25) / 1.36))
+
+
 def test_locating_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="locate_after_s"):
         LeakDetectorSettings(window_s=3600, locate_after_s=7200)
@@ -127,5 +148,7 @@ def test_locating_settings_are_checked() -> None:
         LeakDetectorSettings(locate_after_s=-1)
     with pytest.raises(ConfigError, match="hit_radius_m"):
         LeakDetectorSettings(hit_radius_m=-1)
+    with pytest.raises(ConfigError, match="signature_error"):
+        LeakDetectorSettings(signature_error=-0.1)
     with pytest.raises(ConfigError, match="likelihood_scale"):
         LeakDetectorSettings(likelihood_scale=0)

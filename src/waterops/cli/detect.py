@@ -23,7 +23,7 @@ import typer
 from waterops.cli import detect_quality
 from waterops.config import load_settings
 from waterops.detection.leak_mnf import NightFlowSettings
-from waterops.detection.leaks import LeakDetectorSettings
+from waterops.detection.leaks import LOCATE_AFTER_S, LeakDetectorSettings
 from waterops.errors import ConfigError, NetworkFileError
 from waterops.service.leak_detection import ScadaUnits, format_detections, run_leak_detection
 
@@ -60,6 +60,10 @@ def leaks_command(
                                         "start to learn normal behaviour from [day]."),
     threshold: float = typer.Option(LeakDetectorSettings.threshold, "--threshold",
                                     help="Detection score threshold [standard units]."),
+    locate_after_hours: float = typer.Option(
+        LOCATE_AFTER_S / 3600, "--locate-after-hours", help="Hours after a leak is confirmed "
+        "until it is located and raised (at most the 24 h averaging window; 24 = the method "
+        "of issue 6)."),
     timezone: str = typer.Option("UTC", "--timezone", help="Local clock of night hours (mnf)."),
     workers: int = typer.Option(1, "--workers", "-w", help="Worker processes for the leak "
                                 "signatures (1 = in process)."),
@@ -70,7 +74,8 @@ def leaks_command(
     if workers < 1:
         raise ConfigError(f"--workers must be 1 or more, got {workers}")
     units = ScadaUnits(pressure=pressure_unit, flow=flow_unit, level=level_unit)
-    settings = LeakDetectorSettings(training_s=training_days * 86_400, threshold=threshold)
+    settings = LeakDetectorSettings(training_s=training_days * 86_400, threshold=threshold,
+                                    locate_after_s=locate_after_hours * 3600)
     night = NightFlowSettings(training_s=training_days * 86_400, timezone=timezone)
     dask = load_settings().dask_address
     rows = run_leak_detection(network, scada, units=units, method=method, settings=settings,

@@ -74,6 +74,14 @@ def test_work_orders_over_http(api: Api) -> None:
     # invalid input names the field
     r = c.post("/api/v1/work-orders", headers=disp, json={**BURST, "diameter_mm": -5})
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    # control characters (a NUL that PostgreSQL text refuses) are invalid input, not a 503
+    r = c.post(f"/api/v1/work-orders/{other}/actions", headers=disp,
+               json={"action": "assign", "assignee_id": _id(api, "crew-b"), "crew": "a\x00b"})
+    assert r.status_code == 422
+    r = c.post(f"/api/v1/work-orders/{other}/actions", headers=disp, json={
+        "action": "close", "cause": "leak",
+        "materials": [{"name": "clamp\x00", "quantity": 1, "unit": "pcs"}]})
+    assert r.status_code == 422
     r = c.post("/api/v1/work-orders/from-record", headers=disp, json={"alarm_id": 999})
     assert r.status_code == 404
     r = c.post("/api/v1/work-orders/from-record", headers=disp, json={"incident_id": 999})

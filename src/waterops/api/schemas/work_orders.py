@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from waterops.api.schemas.common import LongText, RecordId, ShortText
 from waterops.model.alarms import Cause
@@ -33,7 +33,7 @@ class MaterialIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[ShortText, StringConstraints(max_length=128)]
     quantity: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
     unit: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9³²/%. -]+$")]
 
@@ -97,7 +97,7 @@ class WorkOrderUpdate(BaseModel):
     action: WorkOrderAction
     note: LongText = ""
     assignee_id: RecordId | None = None
-    crew: Annotated[str, Field(max_length=64)] = ""
+    crew: Annotated[LongText, StringConstraints(max_length=64)] = ""
     cause: Cause | None = None
     materials: list[MaterialIn] = Field(default_factory=list, max_length=50)
 

@@ -118,6 +118,7 @@ def test_readings_alarms_and_kpis_arrive_on_the_stream(
         demo.run(1800)
         admin = api.staff("gateway-admin", "administrator")
         dispatcher = api.staff("disp", "dispatcher")
+        before = demo.live.bus.subscriber_count
         with httpx.Client(base_url=served.url, timeout=30) as client, client.stream(
             "GET", "/api/v1/stream", params={"token": token_of(dispatcher)},
         ) as stream:
@@ -154,5 +155,11 @@ def test_readings_alarms_and_kpis_arrive_on_the_stream(
             runner.join()
             assert twin["time_s"] == 2700
             assert "reading" in names
+            assert demo.live.bus.subscriber_count == before + 4  # this stream's handlers
+        # a client that goes away leaves no handler behind
+        deadline = time.monotonic() + 20
+        while demo.live.bus.subscriber_count > before:
+            assert time.monotonic() < deadline, demo.live.bus.subscriber_count
+            time.sleep(0.05)
     finally:
         demo.close()

@@ -65,6 +65,7 @@ def serve_demo(folder: Path, *, speed: float = 1800.0) -> Iterator[WebServer]:
                                                            random_incidents_per_day=0.0,
                                                            tracer=False), speed)
     app = run.start()
+    run.start_simulator()
     try:
         with ServerThread(app) as base_url:
             yield WebServer(base_url, app)

@@ -33,7 +33,7 @@ function read(data, tile) {
   return undefined;
 }
 
-export function initKpis(context) {
+export function initKpis(context, first = null) {
   ctx = context;
   const list = document.getElementById("kpi-tiles");
   list.innerHTML = TILES.map((tile) => `
@@ -41,15 +41,14 @@ export function initKpis(context) {
       <span class="kpi-label">${esc(t("ops.kpi." + tile.key))}</span>
       <span class="kpi-value" aria-live="off">…</span>
     </li>`).join("");
-  load();
+  load(first);
 }
 
-async function load() {
-  try {
-    updateKpis(await api("/kpis"));
-  } catch (error) {
-    updateKpis({}, error);
-  }
+/** Fill the tiles from ``first`` (a pending /kpis answer, or an error) or a new call. */
+async function load(first) {
+  const answer = await (first || api("/kpis").catch((error) => error));
+  if (answer instanceof Error) updateKpis({}, answer);
+  else updateKpis(answer);
 }
 
 /** Fill the tiles from a /kpis answer (or a stream ``kpi`` event carrying the same fields). */

@@ -10,7 +10,7 @@ import {
 } from "../common.js";
 import { can } from "./roles.js";
 import { initKpis, updateKpis } from "./kpis.js";
-import { initMap, showMap, refreshMapValues } from "./map.js";
+import { initMap, loadNetwork, prefetchValues, showMap, refreshMapValues } from "./map.js";
 import { initAlarms, showAlarms, alarmEvent } from "./alarms.js";
 import { initSensors, showSensors, readingEvent } from "./sensors.js";
 import { showIncidents } from "./incidents.js";
@@ -25,6 +25,16 @@ const user = requireLogin(STAFF_ROLES);
 if (user) await start(user);
 
 async function start(user) {
+  // this module is async (it may run before the document is parsed): ask the API for the
+  // map and the key figures first, then wait for the document
+  const early = { kpis: api("/kpis").catch((error) => error) };
+  if (location.hash === "" || location.hash.startsWith("#map")) {
+    loadNetwork().catch(() => null);
+    prefetchValues("pressure"); // the map's first colouring
+  }
+  if (document.readyState === "loading") {
+    await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+  }
   await initI18n("ops");
   languageToggle(document.getElementById("language"));
   document.getElementById("logout").addEventListener("click", logout);
@@ -37,7 +47,7 @@ async function start(user) {
   });
 
   const ctx = { user, can: (capability) => can(user.role, capability), fail, hooks };
-  initKpis(ctx);
+  initKpis(ctx, early.kpis);
   initMap(ctx);
   initAlarms(ctx);
   initSensors(ctx);
@@ -110,5 +120,3 @@ function connectStream(ctx) {
   source.addEventListener("twin", () => { parse({ data: "null" }); refreshMapValues(); });
   source.addEventListener("message", (event) => { parse(event); });
 }
-
-export { api };

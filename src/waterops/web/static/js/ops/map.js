@@ -36,6 +36,21 @@ const MARKERS = {
   alarm: { symbol: "x", color: "#b3261e", size: 14 },
 };
 
+let plotlyPromise = null;
+
+/** Resolves once plotly.js (a deferred classic script) has run: the page's module is async. */
+export function plotlyReady() {
+  if (!plotlyPromise) {
+    plotlyPromise = window.Plotly ? Promise.resolve(window.Plotly) : new Promise((resolve, reject) => {
+      const script = document.getElementById("plotly-js");
+      script.addEventListener("load", () => resolve(window.Plotly));
+      script.addEventListener("error", () => reject(new Error("plotly.js did not load")));
+      if (window.Plotly) resolve(window.Plotly);
+    });
+  }
+  return plotlyPromise;
+}
+
 export function initMap(context) {
   ctx = context;
   document.getElementById("colour-by").addEventListener("change", () => redraw());
@@ -124,7 +139,7 @@ export const PLOT_CONFIG = { displaylogo: false, responsive: true, scrollZoom: t
 /** Show the map view: fetch the network once, draw it, colour it. */
 export async function showMap() {
   if (!drawn) await redraw();
-  else Plotly.Plots.resize(document.getElementById("map"));
+  else (await plotlyReady()).Plots.resize(document.getElementById("map"));
 }
 
 /** Re-colour the map with the twin's newest values (at most every 5 s). */
@@ -139,14 +154,30 @@ async function redraw() {
   return drawing;
 }
 
+const prefetched = {};
+
+function fetchValues(choice) {
+  const spec = QUANTITIES[choice];
+  if (spec.source === "static") return Promise.resolve(null);
+  return spec.source === "links" ? api(`/twin/links?quantity=${spec.quantity}`) : api(`/twin/nodes?quantity=${choice}`);
+}
+
+/** Ask for the twin's values of ``choice`` now (used by the next draw). */
+export function prefetchValues(choice) {
+  prefetched[choice] = fetchValues(choice);
+  prefetched[choice].catch(() => null);
+}
+
 async function values(net, choice) {
   const spec = QUANTITIES[choice];
+  const pending = prefetched[choice] || fetchValues(choice);
+  delete prefetched[choice];
   if (spec.source === "static") return { time: null, link: net.link_diameter_m.map((d) => (d === null ? null : spec.convert(d))) };
   if (spec.source === "links") {
-    const answer = await api(`/twin/links?quantity=${spec.quantity}`);
+    const answer = await pending;
     return { time: answer.time, link: answer.values.map((v) => (v === null ? null : spec.convert(v))) };
   }
-  const answer = await api(`/twin/nodes?quantity=${choice}`);
+  const answer = await pending;
   const node = answer.values;
   const link = net.link_ids.map((_, i) => {
     const a = node[net.index.get(net.link_from[i])], b = node[net.index.get(net.link_to[i])];
@@ -183,6 +214,7 @@ async function draw() {
     div.dataset.state = "unavailable";
     return;
   }
+  const markerPromise = markers(net); // in parallel with the values
   let linkValues = null, time = null;
   note.textContent = "";
   try {
@@ -203,7 +235,8 @@ async function draw() {
     groups[bin + 1].links.push(i);
   });
   const { traces, count } = linkTraces(net, groups);
-  const markerTraces = await markers(net);
+  const markerTraces = await markerPromise;
+  await plotlyReady();
   const all = [...traces, nodeTrace(net), ...markerTraces];
   await Plotly.react(div, all, baseLayout(net), PLOT_CONFIG);
   if (!div.dataset.bound) {

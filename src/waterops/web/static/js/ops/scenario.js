@@ -2,7 +2,7 @@
 // lose water and where pressure falls (/scenarios/close, the closure simulated under
 // pressure-driven demand), drawn on the map with counts.
 import { announce, api, esc, formatNumber, t, units } from "../common.js";
-import { PLOT_CONFIG, baseLayout, linkTraces, loadNetwork } from "./map.js";
+import { PLOT_CONFIG, baseLayout, linkTraces, loadNetwork, plotlyReady } from "./map.js";
 
 let ctx;
 let net = null;
@@ -92,6 +92,7 @@ async function draw(closed, effect) {
     bins.forEach((ids, b) => traces.push(nodeMarkers(ids, DROP_COLOURS[b], 5, "drop")));
     traces.push(nodeMarkers(effect.lost, "#7b0099", 8, "lost"));
   }
+  await plotlyReady();
   await Plotly.react(div, traces, baseLayout(net), PLOT_CONFIG);
   div.dataset.linksDrawn = String(count);
   div.dataset.closed = closed || "";

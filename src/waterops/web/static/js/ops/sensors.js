@@ -1,6 +1,7 @@
 // Sensor charts: a sensor's readings (mean per interval, min–max band) against the twin's
 // modelled values, in people's units; new readings from the stream are added as they arrive.
 import { api, esc, formatNumber, formatTime, t, units } from "../common.js";
+import { plotlyReady } from "./map.js";
 
 let ctx;
 let sensors = null; // id → sensor
@@ -100,6 +101,7 @@ async function chart(id) {
   liveTrace = traces.length - 1;
   const layout = { margin: { l: 60, r: 10, t: 10, b: 40 }, legend: { orientation: "h" },
     yaxis: { title: { text: `${t("ops.q." + sensor.quantity)} (${unit})` } }, xaxis: { type: "date" } };
+  await plotlyReady();
   await Plotly.react(div, traces, layout, { displaylogo: false, responsive: true });
   div.dataset.sensor = id;
   div.dataset.points = String(points.length);

@@ -84,8 +84,10 @@ def test_hand_case_single_pipes() -> None:
     plan = plan_renewal(HAND, RenewalOptions((20.0, 10.0)))
     assert plan.status == "Optimal"
     assert plan.risk_reduction_yuan == pytest.approx(14.0)
-    assert dict(zip(plan.pipes["pipe_id"], plan.pipes["year"], strict=True)) == {"p1": 1, "p4": 1}
-    assert plan.years["cost_yuan"].tolist() == [18.0, 0.0]
+    # (p3 in year 1 and p4 in year 2 remove 10 + 4 = 14 too: both are optimal)
+    assert dict(zip(plan.pipes["pipe_id"], plan.pipes["year"], strict=True)) in (
+        {"p1": 1, "p4": 1}, {"p3": 1, "p4": 2})
+    assert plan.years["cost_yuan"].tolist() in ([18.0, 0.0], [20.0, 8.0])
     assert plan.mip_gap == pytest.approx(0.0, abs=1e-9)
 
 
@@ -201,7 +203,7 @@ def instances(draw: st.DrawFn) -> tuple[pd.DataFrame, RenewalOptions]:
     return table, options
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_mip_equals_enumeration_and_beats_greedy(case: tuple[pd.DataFrame, RenewalOptions]
                                                   ) -> None:

@@ -21,7 +21,7 @@ Variables: ``x[p, y] = 1`` if pipe ``p`` is renewed in year ``y``; ``w[r, y] = 1
 
     maximise   Σ b[p, y] · x[p, y]
     subject to Σ_y x[p, y] ≤ 1                      (= 1 for must-do pipes; 0 for must-not)
-               x[p, y] ≤ w[r(p), y]                  (pipes renewed only with works on their road)
+               Σ_{p on r} x[p, y] ≤ n_r w[r, y]       (pipes renewed only with works on their road)
                Σ_{p on r} L_p x[p, y] ≥ L_min w[r, y] (a project is at least L_min long)
                Σ_y w[r, y] ≤ 1                        (a road is dug up once in the horizon)
                Σ_p c_p x[p, y] + F Σ_r w[r, y] ≤ B_y  (yearly budget; F: cost of opening works)
@@ -79,7 +79,10 @@ class RenewalOptions:
         default: the horizon)
     discount_rate : yearly discount rate of future risk [-] (0.0: none)
     time_limit_s : HiGHS time limit [s]
-    mip_rel_gap : HiGHS relative optimality gap at which it stops [-]
+    mip_rel_gap : HiGHS relative optimality gap at which it stops [-] (0.1 %: the risk
+        figures are far less certain than that)
+    warm_start : start HiGHS from the greedy plan (when the greedy plan is feasible), so the
+        plan returned is never worse than the baseline even when the time limit stops HiGHS
     """
 
     budgets_yuan: tuple[float, ...]
@@ -91,7 +94,8 @@ class RenewalOptions:
     appraisal_years: int | None = None
     discount_rate: float = 0.0
     time_limit_s: float = 60.0
-    mip_rel_gap: float = 1e-4
+    mip_rel_gap: float = 1e-3
+    warm_start: bool = True
 
     def __post_init__(self) -> None:
         years = len(self.budgets_yuan)
@@ -269,18 +273,25 @@ def plan_renewal(candidates: pd.DataFrame, options: RenewalOptions) -> RenewalPl
         pipe = table.index[np.flatnonzero(must_do & must_not)[0]]
         raise RenewalPlanError(f"pipe {pipe!r} is both must-do and must-not (through its road)")
     roads = _Roads.of(table)
+    start: npt.NDArray[np.intp] | None = None
+    if options.warm_start:
+        try:
+            start = _greedy_years(table, benefit, roads, must_do, must_not, options)
+        except RenewalPlanError:
+            start = None  # the greedy cannot place the must-do list; HiGHS may still
     if options.whole_roads:
         chosen_year, status, gap, seconds = _solve_whole_roads(
-            table, benefit, roads, must_do, must_not, options)
+            table, benefit, roads, must_do, must_not, options, start)
     else:
         chosen_year, status, gap, seconds = _solve_pipes(
-            table, benefit, roads, must_do, must_not, options)
+            table, benefit, roads, must_do, must_not, options, start)
     return _plan(table, benefit, roads, chosen_year, "mip", status, gap, seconds, options)
 
 
 def _solve_whole_roads(table: pd.DataFrame, benefit: npt.NDArray[np.float64], roads: _Roads,
                        must_do: npt.NDArray[np.bool_], must_not: npt.NDArray[np.bool_],
-                       options: RenewalOptions) -> tuple[npt.NDArray[np.intp], str, float, float]:
+                       options: RenewalOptions, start: npt.NDArray[np.intp] | None
+                       ) -> tuple[npt.NDArray[np.intp], str, float, float]:
     n_roads, years = len(roads.ids), options.years
     cost = (np.bincount(roads.of_pipe, table["cost_yuan"].to_numpy(dtype=np.float64), n_roads)
             + options.project_cost_yuan).astype(np.float64)
@@ -306,15 +317,24 @@ def _solve_whole_roads(table: pd.DataFrame, benefit: npt.NDArray[np.float64], ro
         (np.tile(np.arange(years), n_roads), np.arange(n_cols), np.repeat(cost, years),
          np.full(years, -np.inf), np.asarray(options.budgets_yuan, dtype=float)),
     ]
+    initial = None
+    if start is not None:
+        road_start = np.zeros(n_roads, dtype=np.intp)
+        np.maximum.at(road_start, roads.of_pipe, start)
+        initial = np.zeros((n_roads, years))
+        chosen = np.flatnonzero(road_start)
+        initial[chosen, road_start[chosen] - 1] = 1.0
     values, status, gap, seconds = _solve(road_benefit.ravel().astype(np.float64), upper,
-                                          rows, n_cols, options)
+                                          rows, n_cols, options,
+                                          None if initial is None else initial.ravel())
     road_year = _years_of(values.reshape(n_roads, years))
     return road_year[roads.of_pipe], status, gap, seconds
 
 
 def _solve_pipes(table: pd.DataFrame, benefit: npt.NDArray[np.float64], roads: _Roads,
                  must_do: npt.NDArray[np.bool_], must_not: npt.NDArray[np.bool_],
-                 options: RenewalOptions) -> tuple[npt.NDArray[np.intp], str, float, float]:
+                 options: RenewalOptions, start: npt.NDArray[np.intp] | None
+                 ) -> tuple[npt.NDArray[np.intp], str, float, float]:
     n_pipes, n_roads, years = len(table), len(roads.ids), options.years
     n_x, n_w = n_pipes * years, n_roads * years
     x = np.arange(n_x).reshape(n_pipes, years)  # x[p, y]
@@ -325,13 +345,17 @@ def _solve_pipes(table: pd.DataFrame, benefit: npt.NDArray[np.float64], roads: _
     upper[x[must_not].ravel()] = 0.0
     ones_x = np.ones(n_x)
     pipe_rows = np.repeat(np.arange(n_pipes), years)
+    road_year_row = roads.of_pipe[:, None] * years + np.arange(years)[None, :]
+    pipes_on_road = np.bincount(roads.of_pipe, minlength=n_roads).astype(np.float64)
     rows = [
         # Σ_y x[p, y] in [must_do, 1]
         (pipe_rows, x.ravel(), ones_x, must_do.astype(float), np.ones(n_pipes)),
-        # x[p, y] - w[r(p), y] ≤ 0
-        (np.concatenate([np.arange(n_x), np.arange(n_x)]),
-         np.concatenate([x.ravel(), w[roads.of_pipe].ravel()]),
-         np.concatenate([ones_x, -ones_x]), np.full(n_x, -np.inf), np.zeros(n_x)),
+        # Σ_{p on r} x[p, y] - n_r w[r, y] ≤ 0: pipes only with works on their road (one
+        # row per road and year, not per pipe: a far smaller programme, same integer plans)
+        (np.concatenate([road_year_row.ravel(), np.arange(n_w)]),
+         np.concatenate([x.ravel(), w.ravel()]),
+         np.concatenate([ones_x, -np.repeat(pipes_on_road, years)]),
+         np.full(n_w, -np.inf), np.zeros(n_w)),
         # Σ_y w[r, y] ≤ 1
         (np.repeat(np.arange(n_roads), years), w.ravel(), np.ones(n_w),
          np.full(n_roads, -np.inf), np.ones(n_roads)),
@@ -343,7 +367,6 @@ def _solve_pipes(table: pd.DataFrame, benefit: npt.NDArray[np.float64], roads: _
     ]
     if options.min_project_length_m > 0:
         # Σ_{p on r} L_p x[p, y] - L_min w[r, y] ≥ 0, row r * years + y
-        road_year_row = roads.of_pipe[:, None] * years + np.arange(years)[None, :]
         rows.append((
             np.concatenate([road_year_row.ravel(), np.arange(n_w)]),
             np.concatenate([x.ravel(), w.ravel()]),
@@ -351,7 +374,13 @@ def _solve_pipes(table: pd.DataFrame, benefit: npt.NDArray[np.float64], roads: _
                             np.full(n_w, -options.min_project_length_m)]),
             np.zeros(n_w), np.full(n_w, np.inf)))
     objective = np.concatenate([benefit.ravel(), np.zeros(n_w)])
-    values, status, gap, seconds = _solve(objective, upper, rows, n_x + n_w, options)
+    initial = None
+    if start is not None:
+        initial = np.zeros(n_x + n_w)
+        chosen = np.flatnonzero(start)
+        initial[x[chosen, start[chosen] - 1]] = 1.0
+        initial[w[roads.of_pipe[chosen], start[chosen] - 1]] = 1.0
+    values, status, gap, seconds = _solve(objective, upper, rows, n_x + n_w, options, initial)
     return _years_of(values[:n_x].reshape(n_pipes, years)), status, gap, seconds
 
 
@@ -361,9 +390,11 @@ Rows = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]
 
 
 def _solve(objective: npt.NDArray[np.float64], upper: npt.NDArray[np.float64],
-           blocks: Sequence[tuple[npt.ArrayLike, ...]], n_cols: int, options: RenewalOptions
+           blocks: Sequence[tuple[npt.ArrayLike, ...]], n_cols: int, options: RenewalOptions,
+           initial: npt.NDArray[np.float64] | None = None
            ) -> tuple[npt.NDArray[np.float64], str, float, float]:
-    """Maximise ``objective · v`` over binaries ``0 ≤ v ≤ upper`` and the row blocks."""
+    """Maximise ``objective · v`` over binaries ``0 ≤ v ≤ upper`` and the row blocks,
+    starting from the feasible ``initial`` if given."""
     row_index, col_index, coeff, lower_b, upper_b = [], [], [], [], []
     offset = 0
     for rows, cols, vals, lo, hi in blocks:
@@ -382,8 +413,10 @@ def _solve(objective: npt.NDArray[np.float64], upper: npt.NDArray[np.float64],
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
     lp.num_row_ = offset
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = objective
+    # minimise the negated benefit: HiGHS 1.16 mishandles a user start solution when
+    # maximising (it proved a start "optimal" that enumeration beats)
+    lp.sense_ = highspy.ObjSense.kMinimize
+    lp.col_cost_ = -objective
     lp.col_lower_ = np.zeros(n_cols)
     lp.col_upper_ = upper
     lp.row_lower_ = np.clip(np.concatenate(lower_b), -inf, inf)
@@ -401,6 +434,10 @@ def _solve(objective: npt.NDArray[np.float64], upper: npt.NDArray[np.float64],
     solver.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     solver.setOptionValue("threads", 1)
     solver.passModel(lp)
+    if initial is not None:
+        solver.setSolution(np.flatnonzero(initial > 0.5).astype(np.int32).size,
+                           np.flatnonzero(initial > 0.5).astype(np.int32),
+                           initial[initial > 0.5])
     started = time.perf_counter()
     solver.run()
     seconds = time.perf_counter() - started
@@ -472,6 +509,15 @@ def greedy_plan(candidates: pd.DataFrame, options: RenewalOptions) -> RenewalPla
     must_do = _resolve(options.must_do, table, "must-do")
     must_not = _resolve(options.must_not, table, "must-not")
     roads = _Roads.of(table)
+    year_of_pipe = _greedy_years(table, benefit, roads, must_do, must_not, options)
+    return _plan(table, benefit, roads, year_of_pipe, "greedy", "greedy", math.nan, 0.0,
+                 options)
+
+
+def _greedy_years(table: pd.DataFrame, benefit: npt.NDArray[np.float64], roads: _Roads,
+                  must_do: npt.NDArray[np.bool_], must_not: npt.NDArray[np.bool_],
+                  options: RenewalOptions) -> npt.NDArray[np.intp]:
+    """Year (0: none) of each pipe in the greedy plan (see :func:`greedy_plan`)."""
     n_roads = len(roads.ids)
     eligible = ~must_not
     if options.whole_roads:
@@ -502,9 +548,7 @@ def greedy_plan(candidates: pd.DataFrame, options: RenewalOptions) -> RenewalPla
             if cost[road] <= remaining[year] + 1e-9:
                 road_year[road] = year + 1
                 remaining[year] -= cost[road]
-    year_of_pipe = np.where(eligible, road_year[roads.of_pipe], 0).astype(np.intp)
-    return _plan(table, benefit, roads, year_of_pipe, "greedy", "greedy", math.nan, 0.0,
-                 options)
+    return np.where(eligible, road_year[roads.of_pipe], 0).astype(np.intp)
 
 
 def compare_plans(plans: dict[str, RenewalPlan]) -> pd.DataFrame:

@@ -127,3 +127,16 @@ def test_bad_tracing_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(UnknownElementError, match="NOPE"):
         trace_sources(path, net, [SensorReading("NOPE", 3600, 1.0)], threshold_mg_l=0.1)
     assert np.isfinite(0.0)
+
+
+def test_worker_processes_rank_as_this_process(tmp_path: Path) -> None:
+    """The ensemble's members run through run_batch: two worker processes give the same
+    ranking as this process (the reduce and its scores cross process boundaries)."""
+    path = write_tree(tmp_path)
+    readings = _readings(path, Injection("J2", start_s=1800, concentration_mg_l=4.0),
+                         ["S1", "S2", "J1"], range(1, 7), horizon_s=6 * 3600)
+    here = trace_sources(path, read_inp(path), readings, threshold_mg_l=0.1, members=4,
+                         noise=0.1, workers=1)
+    pool = trace_sources(path, read_inp(path), readings, threshold_mg_l=0.1, members=4,
+                         noise=0.1, workers=2)
+    assert pool == here and here[0].node_id == "J2"

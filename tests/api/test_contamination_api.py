@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from waterops.model.telemetry import Reading
+from waterops.service.virtual_utility import build_demo_utility
+from waterops.store.telemetry_store import TelemetryStore
+
 from .conftest import T0, Api
 
 URL = "/api/v1/contamination"
@@ -78,6 +82,15 @@ def test_trace_and_sources(api: Api) -> None:
     assert status.status_code == 200, status.text
     levels = {s["source_id"]: s["level"] for s in status.json()}
     assert levels == {"SRC-SHUIKU": "normal", "SRC-RIVER": "alarm"}
+    layout = build_demo_utility()  # the intake analysers report into the store
+    telemetry = TelemetryStore(api.services.accounts.engine)
+    telemetry.upsert_systems(layout.systems)
+    telemetry.upsert_sites(layout.sites)
+    telemetry.upsert_sensors(layout.sensors)
+    telemetry.write_readings([Reading("TU-RES-SHUIKU", T0, 60.0)])
+    status = api.client.post("/api/v1/sources/status", headers=dispatcher, json={})
+    shuiku = next(s for s in status.json() if s["source_id"] == "SRC-SHUIKU")
+    assert shuiku["level"] == "warning" and shuiku["findings"][0]["value"] == 60.0
     unknown = api.client.post("/api/v1/sources/switch-plan", headers=dispatcher,
                               json={"failed_source_id": "SRC-LAKE"})
     assert unknown.status_code == 422 and "unknown source" in unknown.json()["detail"]

@@ -21,7 +21,7 @@ from waterops.errors import (
 )
 from waterops.hydraulics import EpanetEngine
 from waterops.model.accounts import Role, User
-from waterops.model.telemetry import Quantity
+from waterops.model.telemetry import Quantity, Reading
 from waterops.service.contamination import ContaminationService, Detection, SpreadReport
 from waterops.service.sources import SourceService
 from waterops.service.virtual_utility import build_demo_utility
@@ -136,3 +136,21 @@ def test_source_status_of_every_source() -> None:
         service.status(_user(Role.ADMINISTRATOR), {"SRC-LAKE": {"ph": 7.0}})
     with pytest.raises(ConfigError):
         service.switch_plan(_user(Role.ADMINISTRATOR), "SRC-SHUIKU", horizon_s=0)
+
+
+def test_source_status_reads_the_intake_analysers(world) -> None:  # type: ignore[no-untyped-def]
+    world.telemetry.write_readings([Reading("TU-RES-RIVER", T0, 80.0),
+                                    Reading("TU-RES-SHUIKU", T0, 3.0)])
+    service = SourceService(None, world.layout)
+    engineer = world.user("qe", Role.WATER_QUALITY_ENGINEER)
+    by_id = {s.source_id: s for s in service.status(engineer, {}, telemetry=world.telemetry)}
+    assert by_id["SRC-RIVER"].level is AlertLevel.WARNING  # 80 NTU: past the 50 NTU warning
+    assert [(f.parameter, f.value) for f in by_id["SRC-RIVER"].findings] == [("turbidity", 80.0)]
+    assert by_id["SRC-SHUIKU"].level is AlertLevel.NORMAL
+    # a laboratory value given with the request joins (and overrides) the analysers'
+    lab = service.status(engineer, {"SRC-SHUIKU": {"ammonia_n": 1.3, "turbidity": 120.0}},
+                         telemetry=world.telemetry)
+    shuiku = next(s for s in lab if s.source_id == "SRC-SHUIKU")
+    assert shuiku.level is AlertLevel.ALARM
+    assert dict((f.parameter, f.value) for f in shuiku.findings) == {"ammonia_n": 1.3,
+                                                                     "turbidity": 120.0}

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from waterops.api.deps import CurrentUser
+from waterops.api.deps import CurrentUser, ServicesDep
 from waterops.api.schemas.contamination import (
     SourceReadingsCreate,
     SourceStatusPublic,
@@ -18,6 +18,7 @@ from waterops.api.schemas.contamination import (
 )
 from waterops.service.sources import SourceService
 from waterops.service.virtual_utility import build_demo_utility
+from waterops.store.telemetry_store import TelemetryStore
 
 router = APIRouter(prefix="/sources", tags=["raw-water sources"])
 
@@ -37,11 +38,14 @@ SourcesDep = Annotated[SourceService, Depends(source_service)]
 
 
 @router.post("/status", responses=_ERRORS)
-def status(body: SourceReadingsCreate, user: CurrentUser,
-           svc: SourcesDep) -> list[SourceStatusPublic]:
-    """Each source's early-warning level (normal, warning, alarm) from its latest raw-water
-    readings, with the limit and its source for every parameter."""
-    return [SourceStatusPublic.of(s) for s in svc.status(user, body.readings)]
+def status(body: SourceReadingsCreate, user: CurrentUser, svc: SourcesDep,
+           services: ServicesDep) -> list[SourceStatusPublic]:
+    """Each source's early-warning level (normal, warning, alarm) from the latest readings of
+    its intake analysers in the telemetry store and the values given (laboratory results,
+    which take precedence), with the limit and its source for every parameter."""
+    telemetry = TelemetryStore(services.accounts.engine)
+    return [SourceStatusPublic.of(s)
+            for s in svc.status(user, body.readings, telemetry=telemetry)]
 
 
 @router.post("/switch-plan", responses=_ERRORS)

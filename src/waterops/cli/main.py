@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "waterops.cli.treatment",
     "waterops.cli.work_orders",
     "waterops.cli.contamination",
+    "waterops.cli.renewal",
 )
 
 

@@ -12,14 +12,11 @@ from argon2 import PasswordHasher
 
 from waterops.errors import AuthenticationError, ConfigError, UnknownSensorError
 from waterops.model.accounts import Role
-from waterops.model.alarms import Alarm, AlarmState, Evidence, Severity
 from waterops.model.telemetry import Quantity, Reading, Sensor, WaterSystem
 from waterops.service.auth import AuthService
 from waterops.service.events import Event, EventBus
 from waterops.service.kpis import (
     nrw_estimate,
-    on_trunk_main,
-    trunk_main_safe_days,
     volume_from_means,
 )
 from waterops.service.live import (
@@ -93,33 +90,6 @@ def test_demo_accounts_refuse_a_same_named_account_of_another_role(tmp_path: Pat
             ensure_demo_accounts(auth)
     finally:
         accounts.close()
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("TM-001", True), ("CL-TMJ-026", True), ("Q-TM-053", True), ("TMJ-1", True),
-    ("JUNCTION-75", False), ("XTM-1", False), ("DMA-02", False), ("PR02", False),
-])
-def test_trunk_main_elements(text: str, expected: bool) -> None:
-    assert on_trunk_main(text) is expected
-
-
-def _alarm(source: str, raised: datetime, sensor: str = "X") -> Alarm:
-    return Alarm(1, "k", source, "c", Severity.MAJOR, AlarmState.RAISED, raised, raised,
-                 evidence=(Evidence(sensor, "pressure", 1.0, "m", raised),))
-
-
-def test_trunk_main_safe_days_count_from_the_last_event() -> None:
-    now = T0 + timedelta(days=10)
-    since = T0 - timedelta(days=30)
-    assert trunk_main_safe_days(now, [], [], None) is None
-    assert trunk_main_safe_days(now, [], [], since) == pytest.approx(40)
-    alarms = [_alarm("JUNCTION-1", T0 + timedelta(days=9)),  # not the trunk main
-              _alarm("CL-TMJ-026", T0 + timedelta(days=2)),
-              _alarm("DMA-01", T0 + timedelta(days=4), sensor="Q-TM-001")]  # by its evidence
-    assert trunk_main_safe_days(now, alarms, [], since) == pytest.approx(6)
-    incidents = [(T0 + timedelta(days=7, hours=12), "TM-020"),
-                 (T0 + timedelta(days=11), "TM-020")]  # in the future of `now`: ignored
-    assert trunk_main_safe_days(now, alarms, incidents, since) == pytest.approx(2.5)
 
 
 def test_nrw_and_volumes() -> None:

@@ -27,10 +27,12 @@ from waterops.service.simulator import (
     StorePublisher,
     VirtualUtility,
 )
+from waterops.service.trunk_main import DEFAULT_COMMISSIONED, LOCAL_TZ
 from waterops.service.twin import Twin, TwinSettings
 from waterops.service.virtual_utility import build_demo_utility
 from waterops.store.alarms_store import AlarmStore
 from waterops.store.telemetry_store import TelemetryStore
+from waterops.store.trunk_main_store import TrunkMainStore
 
 
 @pytest.fixture(scope="module")
@@ -316,5 +318,17 @@ def test_kpis_from_the_records(api: Api, demo: Demo) -> None:
     # a booster failure loses no water: what the customers got is what came in, within the
     # model's mass balance
     assert abs(k["nrw_percent"]) < 2
-    assert k["trunk_main_safe_days"] == pytest.approx(1 / 24, abs=0.01)
     assert k["applications_in_progress"] == 0 and k["complaints_today"] == 0
+    # no failure recorded: safe days count from the main's commissioning (local days)
+    now = datetime.fromisoformat(k["time"]).astimezone(LOCAL_TZ)
+    assert k["trunk_main_safe_days"] == (now.date() - DEFAULT_COMMISSIONED.date()).days
+    # a recorded failure (not an alarm) resets the counter to its day
+    failed = now - timedelta(days=3)
+    dispatcher = api.services.auth.authenticate(staff["Authorization"].split()[1])
+    main = next(s for s in demo.layout.sources if s.main_links and not s.backup)
+    TrunkMainStore(api.services.accounts.engine).record_failure(
+        main.id, failed, failed, dispatcher, description="joint failure at km 40")
+    api.app.state.operations.kpi_cache = None  # figures are cached for 2 s
+    again = api.client.get("/api/v1/kpis", headers=staff).json()
+    later = datetime.fromisoformat(again["time"]).astimezone(LOCAL_TZ)
+    assert again["trunk_main_safe_days"] == (later.date() - failed.date()).days

@@ -1,1 +1,2 @@
-"""Emergencies and source safety: valve isolation, contamination spread and tracing, source switching (engineering on top of the hydraulic engine; no web, no database)."""
+"""Emergencies and source safety: valve isolation, contamination spread and tracing, source
+switching (engineering on top of the hydraulic engine; no web, no database)."""

@@ -15,15 +15,15 @@ from waterops.api.schemas.kpis import KpisPublic
 from waterops.model.connections import FINAL_STATES, ConnectionState
 from waterops.service.kpis import (
     LOCAL_UTC_OFFSET_S,
-    incident_times,
     nrw_estimate,
     open_alarm_count,
-    trunk_main_safe_days,
     volume_from_means,
 )
 from waterops.service.live import Live, day_start
+from waterops.service.trunk_main import DEFAULT_COMMISSIONED, safe_operation_days
 from waterops.store.complaints_store import ComplaintsStore
 from waterops.store.connections_store import ConnectionsStore
+from waterops.store.trunk_main_store import TrunkMainStore
 
 router = APIRouter(tags=["key figures"])
 
@@ -32,14 +32,13 @@ HISTORY_DAYS = 3650
 
 
 def _source_volumes(ops: Operations, live: Live | None,
-                    now: datetime) -> tuple[float | None, float | None, datetime | None]:
-    """(today, total [m³], first record) from the source flow meters, if they are known."""
+                    now: datetime) -> tuple[float | None, float | None]:
+    """(today, total [m³]) from the source flow meters, if they are known."""
     if live is None or not live.source_meters:
-        return None, None, None
+        return None, None
     today_start = day_start(now, LOCAL_UTC_OFFSET_S)
     since = now - timedelta(days=HISTORY_DAYS)
     today = total = 0.0
-    first: datetime | None = None
     for sensor in sorted(live.source_meters):
         days = ops.telemetry.resample(sensor, since, now, 86_400,
                                       utc_offset_s=LOCAL_UTC_OFFSET_S)
@@ -47,10 +46,23 @@ def _source_volumes(ops: Operations, live: Live | None,
         for start, mean in zip(days["time"], days["mean"], strict=True):
             begin = start.to_pydatetime()
             rows.append((begin, float(mean), min(begin + timedelta(days=1), now)))
-            first = begin if first is None else min(first, begin)
         total += volume_from_means(rows)
         today += volume_from_means(r for r in rows if r[0] >= today_start)
-    return today, total, first
+    return today, total
+
+
+def _safe_days(live: Live | None, services: Services, now: datetime) -> int | None:
+    """Safe-operation days of the raw-water trunk main: local calendar days since the last
+    failure recorded for it (``POST /trunk-main/failures``), else since its commissioning
+    (issue 9: the counter is reset by a recorded failure, not by an alarm). Unknown (None)
+    without a utility layout that names the main."""
+    if live is None:
+        return None
+    source = next((s for s in live.layout.sources if s.main_links and not s.backup), None)
+    if source is None:
+        return None
+    return safe_operation_days(TrunkMainStore(services.accounts.engine), source.id,
+                               DEFAULT_COMMISSIONED, now)
 
 
 def _complaints_today(services: Services, now: datetime) -> int:
@@ -88,9 +100,7 @@ def _compute(ops: Operations, live: Live | None, services: Services) -> KpisPubl
     now = live.now() if live is not None else datetime.now(UTC)
     wall = services.auth.clock()
     alarms = ops.alarm_store.alarms()
-    today, total, first = _source_volumes(ops, live, now)
-    incidents = (incident_times(live.injected_incidents(), live.require_simulator().epoch)
-                 if live is not None and live.simulator is not None else [])
+    today, total = _source_volumes(ops, live, now)
     if live is not None and live.simulator is not None:
         billed = live.simulator.delivered_m3
         nrw = nrw_estimate(live.source_input_m3 - live.storage_change_m3(), billed,
@@ -104,7 +114,7 @@ def _compute(ops: Operations, live: Live | None, services: Services) -> KpisPubl
         states=pending, limit=0)
     return KpisPublic(
         time=now,
-        trunk_main_safe_days=trunk_main_safe_days(now, alarms, incidents, first),
+        trunk_main_safe_days=_safe_days(live, services, now),
         delivered_today_m3=today, delivered_total_m3=total,
         nrw_percent=None if nrw.share is None else 100 * nrw.share,
         nrw_input_m3=nrw.input_m3, nrw_billed_m3=nrw.billed_m3, nrw_method=nrw.method,

@@ -25,8 +25,9 @@ Online and causal: :class:`OnlineLeakDetector` sees one time step at a time and 
 ahead (:class:`OnlineLeakMonitor` adds the reference and the window, one row of readings at a
 time); :func:`detect_leaks` runs it over a table. The detector watches the *change* of the
 residual from a baseline: a change above ``threshold`` for ``confirm_s`` is suspected, located
-one window later (when the window holds only the new state) and raised; the baseline then
-takes the new state, so the next leak is seen on top of this one. A change like a leak raised
+``locate_after_s`` later (by default one window, when the window holds only the new state;
+``waterops detect leaks`` uses :data:`LOCATE_AFTER_S`, half of it) and raised; the baseline
+then takes the new state, so the next leak is seen on top of this one. A change like a leak raised
 in the last ``growth_s`` (an incipient leak growing) or like a leak undone (a repair) moves the
 baseline without an alarm, and between events the baseline follows slow drift (``drift_s``).
 

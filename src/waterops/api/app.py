@@ -100,6 +100,7 @@ ROUTER_MODULES = (
     "waterops.api.routes.enterprises",
     "waterops.api.routes.tariffs",
     "waterops.api.routes.metrics",
+    "waterops.api.routes.renewal",
     "waterops.api.routes.work_orders",
     "waterops.api.routes.trunk_main",
     "waterops.api.routes.water_balance",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from waterops.errors import RenewalPlanError
+from waterops.errors import RecordNotFoundError, RenewalPlanError
 from waterops.model.accounts import Permission, User
 from waterops.planning.benefits import failure_benefits
 from waterops.planning.break_models import fit_break_model
@@ -96,6 +96,12 @@ class RenewalService:
         stored = self.store.register(system)
         return make_register(stored.pipes.assign(system=system), stored.breaks,
                              stored.history_years, source=f"pipe register {system!r}")
+
+    def register_exists(self, user: User | None, system: str) -> None:
+        """Raise RecordNotFoundError unless ``system`` has a register."""
+        self._check(user, f"pipe register {system}")
+        if system not in self.store.systems():
+            raise RecordNotFoundError("pipe register", system)
 
     def pipes_page(self, user: User | None, system: str, limit: int, offset: int, *,
                    road_id: str | None = None, material: str | None = None

@@ -29,6 +29,15 @@ def test_demo_register_plan_and_compare(tmp_path: Path, capsys: pytest.CaptureFi
     collection = json.loads(plan_geo.read_text(encoding="utf-8"))
     assert collection["coordinate_system"]["reprojected_to"] == "EPSG:4326"
     assert {f["properties"]["id"] for f in collection["features"]} == set(plan["pipe_id"])
+    # the break model, checked on held-back years, and the plan's hydraulic benefit
+    laws = tmp_path / "laws.csv"
+    assert main(["renewal", "model", "--system", "demo", "--out", str(laws)]) == 0
+    out = capsys.readouterr().out
+    assert "held back 2023-2025" in out and "lift" in out
+    assert set(pd.read_csv(laws)["material"]) >= {"CI", "DI", "*"}
+    assert main(["renewal", "benefits", "1", "--duration", "2h"]) == 0
+    out = capsys.readouterr().out
+    assert "renewed_headloss_m" in out and "change" in out
     # the greedy baseline of the same budgets, then both side by side
     assert main(["renewal", "plan", "--system", "demo", "--budget", "2e7", "--years", "2",
                  "--start-year", "2027", "--whole-roads", "--method", "greedy"]) == 0

@@ -29,10 +29,11 @@ from waterops.data import DEMO_NETWORK_CRS, demo_network_path
 from waterops.errors import ConfigError
 from waterops.planning.plan_export import plan_csv_text, plan_geojson
 from waterops.planning.register import read_register_csv, write_register_csv
+from waterops.planning.renewal import RenewalOptions, RenewalPlan
 from waterops.service.renewal import PlanRequest, RenewalService
 from waterops.store import migrate
 from waterops.store.engine import create_store_engine, resolve_url
-from waterops.store.pipe_register_store import PipeRegisterStore
+from waterops.store.pipe_register_store import PipeRegisterStore, StoredPlan
 
 
 def _service() -> RenewalService:
@@ -200,6 +201,53 @@ def register(app: typer.Typer) -> None:
                                       source_crs=source_crs, name=stored.name)
             _write_text(geojson, json.dumps(collection, ensure_ascii=False))
 
+    @renewal.command("model")
+    def model_command(
+        system: Annotated[str, typer.Option(help="water system")],
+        held_back: Annotated[int, typer.Option(
+            help="last history years held back to check the model on")] = 3,
+        out: Annotated[Path | None, typer.Option(help="fitted laws CSV to write")] = None,
+    ) -> None:
+        """Fit the break-rate model (Shamir-Howard per material) and check it on held-back
+        years."""
+        from waterops.planning.break_models import fit_break_model, validate
+
+        table = _service().register(None, system)
+        _, report = validate(table, held_back)
+        model = fit_break_model(table)
+        laws = model.table()
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            typer.echo(laws.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        first, last = report.held_back_years
+        typer.echo(f"held back {first}-{last}: Poisson deviance {report.deviance:,.1f} "
+                   f"(one rate for all: {report.null_deviance:,.1f}); the riskiest 10 % of "
+                   f"length holds {report.top_decile_capture:.0%} of the failures "
+                   f"(lift {report.lift:.2f})")
+        typer.echo(report.by_material.to_string(index=False,
+                                                float_format=lambda v: f"{v:,.1f}"))
+        if out is not None:
+            _write_text(out, laws.to_csv(index=False))
+
+    @renewal.command("benefits")
+    def benefits_command(
+        plan_id: Annotated[int, typer.Argument(help="saved plan id")],
+        network: Annotated[Path | None, typer.Option(
+            help="the system's network (default: the demo network)")] = None,
+        duration: Annotated[str, typer.Option(help="simulated time, e.g. 24h")] = "24h",
+    ) -> None:
+        """Hydraulic improvement of a plan: the network with the renewed pipes' new roughness."""
+        from waterops.io.inp import read_inp
+        from waterops.planning.benefits import hydraulic_improvement
+        from waterops.units import parse_duration_s
+
+        service = _service()
+        stored = service.plan(None, plan_id)
+        table = service.register(None, stored.system)
+        plan = _as_plan(stored)
+        improvement = hydraulic_improvement(read_inp(network or demo_network_path()), plan,
+                                            table, duration_s=int(parse_duration_s(duration)))
+        typer.echo(improvement.to_string(float_format=lambda v: f"{v:,.3f}"))
+
     @renewal.command("compare")
     def compare_command(
         plan_ids: Annotated[list[int], typer.Argument(help="plan ids")],
@@ -211,3 +259,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
         if out is not None:
             _write_text(out, table.to_csv(index=False))
+
+
+def _as_plan(stored: StoredPlan) -> RenewalPlan:
+    """A saved plan as the planning layer's :class:`RenewalPlan` (its pipes and years)."""
+    options = RenewalOptions(tuple(float(y["budget_yuan"]) for y in stored.years),
+                             time_limit_s=1.0)
+    return RenewalPlan(stored.pipes, pd.DataFrame(stored.years), stored.risk_reduction_yuan,
+                       "mip" if stored.method == "mip" else "greedy", stored.status,
+                       float("nan") if stored.mip_gap is None else stored.mip_gap,
+                       stored.solve_time_s, options)

@@ -93,6 +93,25 @@ def test_detect_leaks_is_causal_on_data_cut_at_any_time(dataset: Path, tmp_path:
         pd.testing.assert_frame_equal(part, expected)
 
 
+def test_locate_after_hours_moves_the_first_raise_and_is_checked(
+        dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first leak is suspected at the same time whatever the wait; raised 12 h (default)
+    or 24 h (the method of issue 6) later."""
+    early = _detect(dataset / "network.inp", dataset, tmp_path / "early.csv")
+    args = ["detect", "leaks", "--network", str(dataset / "network.inp"), "--scada",
+            str(dataset)]
+    assert main([*args, "--out", str(tmp_path / "late.csv"), "--locate-after-hours", "24"]) == 0
+    late = pd.read_csv(tmp_path / "late.csv", dtype={"pipe_id": str})
+    first = pd.to_datetime(late["detected_at"]).iloc[0] - pd.to_datetime(
+        early["detected_at"]).iloc[0]
+    assert first == pd.Timedelta(hours=12)
+    assert main([*args, "--out", str(tmp_path / "bad.csv"), "--locate-after-hours", "30"]
+                ) == EXIT_USER_ERROR
+    assert "locate_after_s must lie between 0 and the averaging window" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "bad.csv").exists()
+
+
 def test_evaluate_leaks_scores_the_detections(dataset: Path, tmp_path: Path) -> None:
     detected = _detect(dataset / "network.inp", dataset, tmp_path / "det.csv")
     out = tmp_path / "scores.json"

@@ -148,6 +148,8 @@ def register(app: typer.Typer) -> None:
         time_limit: Annotated[float, typer.Option(help="HiGHS time limit [s]")] = 60.0,
         criticality: Annotated[Path | None, typer.Option(
             help="criticality CSV of `waterops scenarios criticality` (consequence)")] = None,
+        criticality_duration: Annotated[str, typer.Option(
+            help="simulated time of the criticality run (its volumes are over this)")] = "24h",
         out: Annotated[Path | None, typer.Option(help="plan CSV to write")] = None,
         geojson: Annotated[Path | None, typer.Option(help="plan GeoJSON to write")] = None,
         network: Annotated[Path | None, typer.Option(
@@ -177,6 +179,13 @@ def register(app: typer.Typer) -> None:
                 table = pd.read_csv(criticality, dtype={"link": str})
             except (OSError, ValueError) as exc:
                 raise ConfigError(f"--criticality {criticality}: {exc}") from exc
+            missing = {"link", "unsupplied_m3", "nodes_below_threshold"} - set(table.columns)
+            if missing:
+                raise ConfigError(f"--criticality {criticality}: lacks the column(s) "
+                                  f"{', '.join(sorted(missing))}")
+            from waterops.units import parse_duration_s
+
+            table.attrs["duration_s"] = parse_duration_s(criticality_duration)
         stored = _service().make_plan(None, system, request, table)
         typer.echo(f"plan {stored.id} {stored.name!r}: {len(stored.pipes):,} pipes, "
                    f"{stored.pipes['road_id'].nunique():,} roads, "

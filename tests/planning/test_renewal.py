@@ -197,6 +197,7 @@ def instances(draw: st.DrawFn) -> tuple[pd.DataFrame, RenewalOptions]:
         min_project_length_m=float(draw(st.sampled_from([0, 0, 100, 250]))),
         project_cost_yuan=float(draw(st.sampled_from([0, 0, 5]))),
         must_not=frozenset(draw(st.lists(st.sampled_from(["p0", roads[-1]]), max_size=1))),
+        must_do=frozenset(draw(st.lists(st.sampled_from([f"p{n - 1}"]), max_size=1))),
         appraisal_years=years + draw(st.integers(0, 2)),
         discount_rate=draw(st.sampled_from([0.0, 0.05])),
     )
@@ -208,10 +209,22 @@ def instances(draw: st.DrawFn) -> tuple[pd.DataFrame, RenewalOptions]:
 def test_mip_equals_enumeration_and_beats_greedy(case: tuple[pd.DataFrame, RenewalOptions]
                                                   ) -> None:
     table, options = case
+    if options.must_do & options.must_not:
+        return  # refused when the options are made (tested above)
     best = brute_force(table, options)
+    if best == -math.inf:  # the must-do pipe fits in no year: both refuse to plan
+        with pytest.raises(RenewalPlanError):
+            plan_renewal(table, options)
+        return
     plan = plan_renewal(table, options)
     assert plan.risk_reduction_yuan == pytest.approx(best, rel=1e-6, abs=1e-6)
     assert (plan.years["cost_yuan"] <= plan.years["budget_yuan"] + 1e-6).all()
-    greedy = greedy_plan(table, options)
+    try:
+        greedy = greedy_plan(table, options)
+    except RenewalPlanError:
+        # the baseline renews whole roads: a must-do pipe's road may not fit where the pipe
+        # alone does
+        assert options.must_do
+        return
     assert greedy.risk_reduction_yuan <= plan.risk_reduction_yuan + 1e-6
     assert (greedy.years["cost_yuan"] <= greedy.years["budget_yuan"] + 1e-6).all()

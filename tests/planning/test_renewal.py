@@ -228,3 +228,17 @@ def test_mip_equals_enumeration_and_beats_greedy(case: tuple[pd.DataFrame, Renew
         return
     assert greedy.risk_reduction_yuan <= plan.risk_reduction_yuan + 1e-6
     assert (greedy.years["cost_yuan"] <= greedy.years["budget_yuan"] + 1e-6).all()
+
+
+def test_a_greedy_start_does_not_stop_highs() -> None:
+    # found by the property test: started from the greedy plan (road B in year 2, 3.1),
+    # HiGHS must still find road A's p1 in year 1 (4.0) on top of it
+    table = pd.DataFrame({"road_id": list("AABB"), "length_m": [10.0, 100.0, 100.0, 100.0],
+                          "cost_yuan": [1.0, 7.0, 2.0, 6.0],
+                          "risk_yuan_per_year": [1.0, 2.0, 2.0, 1.0],
+                          "risk_growth": [1.0, 1.0, 1.0, 1.1]}, index=["p0", "p1", "p2", "p3"])
+    options = RenewalOptions((12.0, 19.0), min_project_length_m=100.0, project_cost_yuan=5.0,
+                             appraisal_years=2)
+    assert greedy_plan(table, options).risk_reduction_yuan == pytest.approx(3.1)
+    assert plan_renewal(table, options).risk_reduction_yuan == pytest.approx(7.1)
+    assert brute_force(table, options) == pytest.approx(7.1)

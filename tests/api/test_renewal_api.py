@@ -64,7 +64,7 @@ def test_pipes_plans_exports_and_compare(town: Api) -> None:
     assert town.client.get("/api/v1/renewal/plans/999", headers=planner).status_code == 404
     # the synthetic pipes are not in the demo network: the GeoJSON says so
     geo = town.client.get(f"/api/v1/renewal/plans/{plan['id']}/geojson", headers=planner)
-    assert geo.status_code == 400 and "another system" in geo.json()["detail"]
+    assert geo.status_code == 422 and "another system" in geo.json()["detail"]
 
 
 def test_invalid_plans_are_refused(town: Api) -> None:
@@ -76,7 +76,7 @@ def test_invalid_plans_are_refused(town: Api) -> None:
         assert answer.status_code == 422, bad
     answer = town.client.post("/api/v1/renewal/plans", headers=planner,
                               json={**PLAN, "must_do": ["nowhere"]})
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert "neither a candidate pipe nor a road" in answer.json()["detail"]
 
 

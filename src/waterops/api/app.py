@@ -67,6 +67,8 @@ from waterops.errors import (
     PermissionDeniedError,
     ProblemTransitionError,
     RecordNotFoundError,
+    RegisterError,
+    RenewalPlanError,
     ScenarioError,
     StoreError,
     TariffError,
@@ -146,6 +148,8 @@ _STATUS_OF: tuple[tuple[type[WaterOpsError], int], ...] = (
     (ConnectionApplicationError, 422),
     (CalendarError, 422),
     (ScenarioError, 422),  # an unknown element or an impossible closure
+    (RegisterError, 422),  # a pipe register that cannot be read
+    (RenewalPlanError, 422),  # a plan that cannot be made (e.g. must-do over budget)
     (StoreError, 503),
 )
 """HTTP status of each error family, most specific first (others: 400)."""

@@ -3,7 +3,7 @@ administrators: ``Permission.RENEWAL_PLAN``).
 
 The renewal service is built on first use over the application's database
 (:func:`renewal_service`); a test may set ``app.state.renewal`` before the first request.
-GeoJSON exports draw the pipes of ``WATEROPS_NETWORK_FILE``'s network (default: the demo
+GeoJSON exports draw the pipes of ``WATEROPS_NETWORK``'s network (default: the demo
 network, reprojected from its EPSG:4547 coordinates to WGS84).
 """
 

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime
 
 from waterops.api.deps import CurrentUser, PageParams, ServicesDep
-from waterops.api.schemas.common import Page, RecordId
+from waterops.api.schemas.common import Page, RecordId, ShortText
 from waterops.api.schemas.enterprises import (
     ConsumptionPublic,
     EnterpriseCreate,
@@ -146,7 +146,8 @@ def rate_problem(problem_id: ProblemIdPath, body: ProblemRating, user: CurrentUs
 def rates(
     user: CurrentUser, care: CareDep,
     manager_id: Annotated[RecordId | None, Query(description="account manager")] = None,
-    park_id: Annotated[str | None, Query(max_length=64, description="industrial park")] = None,
+    park_id: Annotated[ShortText | None, Query(max_length=64,
+                                               description="industrial park")] = None,
     start: Annotated[AwareDatetime | None, Query(description="problems raised from")] = None,
     end: Annotated[AwareDatetime | None, Query(description="problems raised until")] = None,
 ) -> RatesPublic:

@@ -5,6 +5,7 @@ accessibility."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -198,6 +199,22 @@ def test_the_page_renders_in_chinese(page: Any, ops_server: WebServer) -> None:
     assert page.get_by_text("输水干管安全运行天数").is_visible()
     # no key is shown raw
     assert "ops." not in page.locator("body").inner_text()
+    # a wall screen: bigger type, the map keeps its side panel
+    page.set_viewport_size({"width": 2560, "height": 1440})
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "20px"
+    columns = page.evaluate("getComputedStyle(document.querySelector('.map-layout'))"
+                            ".gridTemplateColumns.split(' ').length")
+    assert columns == 2
+    # a narrow laptop window: one column, nothing cut off sideways
+    page.set_viewport_size({"width": 800, "height": 700})
+    assert page.evaluate("getComputedStyle(document.querySelector('.map-layout'))"
+                         ".gridTemplateColumns.split(' ').length") == 1
+    wide = """() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 801 && e.getClientRects().length)
+        .map(e => e.tagName + '#' + e.id + '.' + String(e.className)).slice(0, 5)"""
+    with contextlib.suppress(Exception):  # Plotly follows the window's size after a moment
+        page.wait_for_function(f"({wide})().length === 0", timeout=5_000)
+    assert page.evaluate(wide) == []
 
 
 def dead_end_pipe(network: Any) -> tuple[str, str]:

@@ -54,6 +54,20 @@ def test_an_injected_incident_appears_live_and_is_acknowledged_and_resolved(
     page.locator(f"#alarm-rows tr[data-alarm='{alarm_id}']").wait_for(state="detached")
     stored = demo_server.app.state.operations.alarm_store.alarm(alarm_id)
     assert stored.state.value == "resolved" and stored.resolved_by.startswith("dispatcher")
+    # its incident page: the diagnosis and the customers who would lose water
+    assert stored.incident_id is not None and stored.diagnosis
+    page.evaluate(f"location.hash = '#incidents/{stored.incident_id}'")
+    page.locator(f"h3[data-incident='{stored.incident_id}']").wait_for()
+    assert stored.diagnosis in page.locator("#incident-diagnosis").inner_text()
+    affected = page.locator("#affected-count")
+    affected.wait_for(timeout=120_000)  # the first plan builds the isolation service
+    assert int(affected.get_attribute("data-count") or -1) >= 0
+    # a sensor's chart: measured against the twin
+    sensor = str(live.twin_state.residuals.dropna(subset=["model"]).index[0])
+    page.evaluate(f"location.hash = '#sensors/{sensor}'")
+    page.locator(f"#sensor-chart[data-sensor='{sensor}']").wait_for()
+    chart = page.eval_on_selector("#sensor-chart", "e => ({...e.dataset})")
+    assert int(chart["points"]) > 0 and int(chart["twinPoints"]) > 0
     # the map is coloured by the twin's pressures once it has a state
     live_twin = live.twin_state
     assert live_twin is not None

@@ -41,7 +41,16 @@ export function alarmEvent(data) {
   const old = alarms.get(alarm.id) || {};
   alarms.set(alarm.id, { ...old, ...alarm, allowed_actions: alarm.allowed_actions || allowedFor(alarm.state) });
   if (isNew && OPEN.includes(alarm.state)) announce(t("ops.alarms.new", { source: alarm.source, message: message(alarm) }));
-  if (!document.getElementById("view-alarms").hidden) render();
+  if (!document.getElementById("view-alarms").hidden) renderUnlessEditing();
+}
+
+let pending = false;
+
+/** Re-draw the list, unless an operator is filling in an assign or resolve form (then after). */
+function renderUnlessEditing() {
+  if (document.querySelector("#alarm-rows form")) { pending = true; return; }
+  pending = false;
+  render();
 }
 
 function allowedFor(state) {
@@ -106,7 +115,11 @@ async function onAction(event) {
   form.innerHTML += `<label for="${field}-note">${esc(t("ops.alarms.note"))}</label><input id="${field}-note" name="note" maxlength="2000">
     <button type="submit">${esc(t("ops.action." + action))}</button> <button type="button" class="secondary" data-cancel>${esc(t("common.cancel"))}</button>`;
   cell.appendChild(form);
-  form.querySelector("[data-cancel]").addEventListener("click", () => { form.remove(); button.focus(); });
+  form.querySelector("[data-cancel]").addEventListener("click", () => {
+    form.remove();
+    if (pending) renderUnlessEditing();
+    document.querySelector(`#alarm-rows tr[data-alarm="${id}"] button[data-action="${action}"]`)?.focus();
+  });
   form.querySelector("input, select").focus();
 }
 
@@ -122,6 +135,7 @@ async function send(id, action, body) {
   try {
     const alarm = await api(`/alarms/${id}/${action}`, { method: "POST", body });
     alarms.set(alarm.id, alarm);
+    pending = false;
     render();
     announce(t("ops.alarms.done", { action: t("ops.action." + action), source: alarm.source }));
     const row = document.querySelector(`#alarm-rows tr[data-alarm="${id}"]`);

@@ -2,6 +2,7 @@
 // the customers affected, and, in the demo, starting an incident in the simulator (dispatcher,
 // administrator) and the simulator's ground truth.
 import { announce, api, esc, formatNumber, formatTime, lang, t } from "../common.js";
+import { sensorList } from "./sensors.js";
 
 const TYPES = ["pipe_burst", "background_leak", "pump_trip", "booster_failure", "prv_failure",
   "contamination", "chlorine_loss", "sensor_stuck", "sensor_drift", "source_outage"];
@@ -119,33 +120,36 @@ async function one(body, id) {
  *  named by the alarm source or its evidence sensors), from /isolation/plan. */
 async function affected(alarms) {
   const box = document.getElementById("incident-affected");
-  const elements = new Set();
+  if (!ctx.can("scenario")) { box.innerHTML = `<p class="muted">${esc(t("ops.incidents.affected_role"))}</p>`; return; }
+  // candidates: the alarm sources that are network elements, then the elements of the
+  // evidence sensors and of the sensors at the source's site; nodes first
+  const nodes = [], links = [];
+  const add = (kind, id) => { if (!id) return; const list = kind === "link" ? links : nodes; if (!list.includes(id)) list.push(id); };
+  let sensors = new Map();
+  try { sensors = await sensorList(); } catch (error) { /* the elements of the sources only */ }
   for (const a of alarms) {
-    for (const id of [a.source, ...a.evidence.map((e) => e.sensor_id)]) {
-      try {
-        const e = await api(`/network/elements/${encodeURIComponent(id)}`);
-        elements.add(`${e.element}:${e.id}`);
-      } catch (error) {
-        try {
-          const s = await api(`/telemetry/sensors?limit=1&offset=0&site=${encodeURIComponent(id)}`);
-          if (s.items.length && s.items[0].element_id) elements.add(`${s.items[0].element_kind}:${s.items[0].element_id}`);
-        } catch (e2) { /* not a site either */ }
-      }
+    const net = await api(`/network/elements/${encodeURIComponent(a.source)}`).catch(() => null);
+    if (net) add(net.element, net.id);
+    for (const s of [...a.evidence.map((e) => sensors.get(e.sensor_id)), ...[...sensors.values()].filter((s) => s.site_id === a.source)]) {
+      if (s) add(s.element_kind, s.element_id);
     }
   }
-  if (!elements.size) { box.innerHTML = `<p class="muted">${esc(t("ops.incidents.no_element"))}</p>`; return; }
-  const [kind, id] = [...elements][0].split(":");
-  if (!ctx.can("scenario")) { box.innerHTML = `<p class="muted">${esc(t("ops.incidents.affected_role"))}</p>`; return; }
-  try {
-    const plan = await api("/isolation/plan", { method: "POST", body: kind === "link" ? { pipe_id: id } : { node_id: id } });
-    const critical = plan.critical_users || [];
-    const kinds = Object.entries(plan.customers_by_kind || {}).map(([k, n]) => `<li>${esc(k)}: ${n}</li>`);
-    box.innerHTML = `
-      <p id="affected-count" data-count="${plan.customer_count}">${esc(t("ops.incidents.affected_count", { count: plan.customer_count, element: id }))}</p>
-      <ul>${kinds.join("")}</ul>
-      ${critical.length ? `<p>${esc(t("ops.incidents.critical", { names: critical.map((c) => c.name).join(", ") }))}</p>` : ""}
-      <p>${esc(t("ops.incidents.valves", { valves: plan.valves_to_close.map((v) => v.valve_id).join(", ") || "–" }))}</p>`;
-  } catch (error) {
-    box.innerHTML = `<p class="muted">${esc(t("ops.incidents.affected_unavailable", { detail: error.message }))}</p>`;
+  const candidates = [...nodes.map((id) => ({ node_id: id })), ...links.map((id) => ({ pipe_id: id }))];
+  if (!candidates.length) { box.innerHTML = `<p class="muted">${esc(t("ops.incidents.no_element"))}</p>`; return; }
+  let lastError = null;
+  for (const body of candidates.slice(0, 5)) {
+    try {
+      const plan = await api("/isolation/plan", { method: "POST", body });
+      const id = body.node_id || body.pipe_id;
+      const critical = plan.critical_users || [];
+      const kinds = Object.entries(plan.customers_by_kind || {}).map(([k, n]) => `<li>${esc(k)}: ${n}</li>`);
+      box.innerHTML = `
+        <p id="affected-count" data-count="${plan.customer_count}" data-element="${esc(id)}">${esc(t("ops.incidents.affected_count", { count: plan.customer_count, element: id }))}</p>
+        <ul>${kinds.join("")}</ul>
+        ${critical.length ? `<p>${esc(t("ops.incidents.critical", { names: critical.map((c) => c.name).join(", ") }))}</p>` : ""}
+        <p>${esc(t("ops.incidents.valves", { valves: plan.valves_to_close.map((v) => v.valve_id).join(", ") || "–" }))}</p>`;
+      return;
+    } catch (error) { lastError = error; }
   }
+  box.innerHTML = `<p class="muted">${esc(t("ops.incidents.affected_unavailable", { detail: lastError.message }))}</p>`;
 }

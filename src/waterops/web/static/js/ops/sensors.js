@@ -46,6 +46,9 @@ async function loadSensors() {
   return sensors;
 }
 
+/** The registered sensors (id → sensor), loaded once. */
+export async function sensorList() { return loadSensors(); }
+
 export async function showSensors(id) {
   const note = document.getElementById("sensor-note");
   try {

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from tree_network import ONE_HOUR_10LPS_M, ONE_HOUR_20LPS_M, write_tree
+from tree_network import ONE_HOUR_10LPS_M, write_tree
 
 from waterops.data import demo_network_path
 from waterops.emergency.contamination import Injection, simulate_spread
@@ -46,15 +46,13 @@ def test_flushing_plan_upstream_first_with_three_pipe_volumes(tmp_path: Path) ->
     hydrants = [Hydrant("H-J3", "J3", "P5", 0.2), Hydrant("H-S1", "S1", "P5", 0.2),
                 Hydrant("H-J1", "J1", "P1", 0.2)]
     plan = flushing_plan(net, spread, hydrants)
-    assert [s.hydrant_id for s in plan] == ["H-J3"]  # J1 is clean; S1 is nearer nothing else
-    step = plan[0]
-    # contaminated pipes touch a reached node: P3 (J2-J3, J3 reached) and P5 (J3-S1);
-    # S1's hydrant is as near P5 as J3's: the tie goes to the nearest by path, J3 first
-    assert set(step.pipes) <= {"P3", "P5"} and "P3" in step.pipes
-    volume = sum(AREA * ONE_HOUR_10LPS_M for _ in step.pipes) * 3
-    assert step.volume_m3 == pytest.approx(volume)
-    assert step.duration_s == pytest.approx(volume / 0.010)
-    assert ONE_HOUR_20LPS_M > 0
+    # P3 (J2-J3) is reached at J3 only: flushed at H-J3; P5 (J3-S1) is flushed towards its
+    # downstream end S1; J1 is clean: its hydrant stays shut; J3 is opened first (upstream)
+    assert [(s.hydrant_id, s.pipes) for s in plan] == [("H-J3", ("P3",)), ("H-S1", ("P5",))]
+    volume = AREA * ONE_HOUR_10LPS_M * 3  # 3 volumes of one 1,145.9 m DN200 pipe
+    assert [s.volume_m3 for s in plan] == [pytest.approx(volume)] * 2
+    assert plan[0].duration_s == pytest.approx(volume / 0.010)  # at 10 L/s: 6 h
+    assert plan[0].reached_after_s < plan[1].reached_after_s
 
 
 def test_flushing_without_hydrants_uses_the_far_ends(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ none within ``spacing_m`` of pipe length of another. 120 m is the largest spacin
 fire hydrants in GB 50974-2014 (消防给水及消火栓系统技术规范) §7.2.5 (*verify the clause*).
 
 Plan (:func:`flushing_plan`): the contaminated pipes (an end node reached above the
-threshold) are each given to the nearest hydrant inside the area (pipe length, within the
-area); hydrants are opened upstream first (the order in which the contamination reached
+threshold) are each given to the hydrant nearest their downstream end (the end reached later;
+pipe length, within the area), so clean water pushes the pipe's contents out through it;
+hydrants are opened upstream first (the order in which the contamination reached
 them), each long enough to draw ``pipe_volumes`` times the volume of its pipes (3 volumes is
 a common rule for flushing mains, AWWA M-series practice: *configurable assumption*) at
 ``hydrant_flow_m3s`` (10 L/s: the low end of the 10-15 L/s an outdoor hydrant gives in
@@ -160,8 +161,10 @@ def flushing_plan(net: Network, spread: SpreadResult, hydrants: Sequence[Hydrant
     nearest = _nearest_point(area, points)
     assigned: dict[str, list[tuple[str, float]]] = {p: [] for p in points}
     for u, v, d in pipes:
-        owner = nearest.get(u) or nearest.get(v)
-        if owner is None:  # a pipe touching the area from a node outside it
+        # flushed towards its downstream end: the end the contamination reached later
+        ends = sorted((n for n in (u, v) if n in reached), key=lambda n: -arrival[n])
+        owner = next((nearest[n] for n in ends if n in nearest), None)
+        if owner is None:  # not connected to a flushing point inside the area
             owner = min(points, key=lambda p: (arrival[p], p))
         volume = math.pi * d["diameter"] ** 2 / 4.0 * d["length"]
         assigned[owner].append((d["id"], volume))

@@ -480,3 +480,13 @@ def call_with(
             op.method, fill(op.path, values), headers=headers, json=AUDIT_BODIES[op.key]
         )
     return call(client, op, headers, values, valid=True)
+
+
+def test_unknown_routes_and_methods_are_problem_details(world: World) -> None:
+    client = world.api.client
+    missing = client.get("/api/v1/no-such-route", headers=world.alice)
+    assert missing.status_code == 404
+    assert_problem(missing, "GET /api/v1/no-such-route")
+    wrong = client.delete("/api/v1/auth/me", headers=world.alice)
+    assert wrong.status_code == 405
+    assert_problem(wrong, "DELETE /api/v1/auth/me")

@@ -327,19 +327,21 @@ def test_a_bad_token_is_401_everywhere(world: World) -> None:
     assert not failures, "routes not refusing a forged token:\n" + "\n".join(failures)
 
 
-def test_a_customer_is_refused_every_staff_route(world: World) -> None:
+@pytest.mark.parametrize("role", ["household_customer", "enterprise_customer"])
+def test_a_customer_is_refused_every_staff_route(world: World, role: str) -> None:
+    customer = world.alice
+    if role == "enterprise_customer":
+        customer = world.api.customer("carol-enterprise", role)
     failures = []
     for op in OPERATIONS:
         if op.key in CUSTOMER_ROUTES or op.key in PUBLIC_API:
             continue
-        answer = call(world.api.client, op, world.alice, world.bob_ids)
+        answer = call(world.api.client, op, customer, world.bob_ids)
         if answer.status_code == 422:  # validated before the role check: try a valid request
-            answer = call(world.api.client, op, world.alice, world.bob_ids, valid=True)
-        where = f"{op} ({op.module})"
+            answer = call(world.api.client, op, customer, world.bob_ids, valid=True)
+        where = f"{op} ({op.module}, {role})"
         if answer.status_code not in (403, 404):
-            failures.append(
-                f"{where}: {answer.status_code} for a household customer {answer.text[:160]}"
-            )
+            failures.append(f"{where}: {answer.status_code} for a customer {answer.text[:160]}")
             continue
         try:
             assert_problem(answer, where)
@@ -490,3 +492,12 @@ def test_unknown_routes_and_methods_are_problem_details(world: World) -> None:
     wrong = client.delete("/api/v1/auth/me", headers=world.alice)
     assert wrong.status_code == 405
     assert_problem(wrong, "DELETE /api/v1/auth/me")
+
+
+@pytest.mark.parametrize(
+    "url", ["/static/../pyproject.toml", "/static/%2e%2e/app.py", "/static/", "/ops/x"]
+)
+def test_pages_serve_no_files_outside_their_folder(world: World, url: str) -> None:
+    answer = world.api.client.get(url)
+    assert answer.status_code == 404, (url, answer.text[:200])
+    assert_problem(answer, url)

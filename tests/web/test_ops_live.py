@@ -79,3 +79,14 @@ def test_an_injected_incident_appears_live_and_is_acknowledged_and_resolved(
         .filter(t => t.meta && t.meta.role === 'links' && t.line.color !== '#9aa3ad')
         .reduce((n, t) => n + t.x.filter(v => v === null).length, 0)""")
     assert coloured > 0.9 * len(live.network.pipes)
+    # chlorine: the twin does not model it, so the measured free chlorine at the chlorine
+    # sensors is drawn (in GB 5749-2022 bins, mg/L)
+    page.get_by_label("Colour pipes by").select_option("chlorine")
+    page.wait_for_function("document.querySelector('#map').dataset.colourBy === 'chlorine'")
+    hexagons = page.evaluate("""() => document.getElementById('map').data
+        .filter(t => t.meta && t.meta.role === 'chlorine').reduce((n, t) => n + t.x.length, 0)""")
+    chlorine_sensors = [s for s in live.layout.sensors if s.quantity.value == "chlorine"
+                        and s.element_kind == "node"]
+    assert 0 < hexagons <= len(chlorine_sensors)
+    assert f"at {hexagons} sensors" in page.locator("#map-note").inner_text()
+    assert "0.05 – 0.3 mg/L" in page.locator("#legend").inner_text()

@@ -23,7 +23,10 @@ const QUANTITIES = {
   pressure: { source: "nodes", unit: "MPa", convert: units.mpa, digits: 2, palette: RED_TO_BLUE,
     edges: [SERVICE_PRESSURE_M, 20, 28, 35, 50].map(units.mpa) },
   water_age: { source: "nodes", unit: "h", convert: units.hours, digits: 1, palette: SEQUENTIAL },
-  chlorine: { source: "nodes", unit: "mg/L", convert: (v) => v, digits: 2, palette: [...RED_TO_BLUE] },
+  // GB 5749-2022: free chlorine >= 0.05 mg/L at the tap, >= 0.3 mg/L at the plant outlet,
+  // <= 2 mg/L (glossary; verify each clause)
+  chlorine: { source: "nodes", unit: "mg/L", convert: (v) => v, digits: 2,
+    palette: ["#b2182b", "#ef8a62", "#67a9cf", "#2166ac", "#6a3d9a"], edges: [0.05, 0.3, 1.0, 2.0] },
   flow: { source: "links", quantity: "flow", unit: "L/s", convert: (v) => Math.abs(units.ls(v)), digits: 1, palette: SEQUENTIAL },
   diameter: { source: "static", unit: "mm", convert: (v) => v * 1000, digits: 0, palette: SEQUENTIAL },
 };
@@ -222,6 +225,11 @@ async function draw() {
   } catch (error) {
     note.textContent = t("ops.map.no_values", { quantity: t("ops.q." + choice), detail: error.message });
   }
+  let measured = null;
+  if (!linkValues && choice === "chlorine") {
+    measured = await measuredChlorine(net, spec);
+    if (measured) note.textContent += " · " + t("ops.map.chlorine_measured", { count: measured.count });
+  }
   const known = linkValues ? linkValues.filter((v) => v !== null) : [];
   const edges = edgesOf(spec, known);
   const groups = [{ name: "none", color: NO_VALUE, width: 1, links: [] }];
@@ -237,7 +245,7 @@ async function draw() {
   const { traces, count } = linkTraces(net, groups);
   const markerTraces = await markerPromise;
   await plotlyReady();
-  const all = [...traces, nodeTrace(net), ...markerTraces];
+  const all = [...traces, nodeTrace(net), ...markerTraces, ...(measured ? measured.traces : [])];
   await Plotly.react(div, all, baseLayout(net), PLOT_CONFIG);
   if (!div.dataset.bound) {
     div.dataset.bound = "1";
@@ -251,10 +259,46 @@ async function draw() {
   div.dataset.colourBy = choice;
   div.dataset.state = "drawn";
   ctx.hooks.linksDrawn = count;
-  legend(spec, choice, edges, palette, groups[0].links.length, markerTraces);
+  if (measured) legend(spec, choice, spec.edges, spec.palette, groups[0].links.length, markerTraces);
+  else legend(spec, choice, edges, palette, groups[0].links.length, markerTraces);
   document.getElementById("map-time").textContent = time ? t("ops.map.time", { time: formatTime(time) }) : "";
   drawn = true;
   if (!ctx.hooks.marks.map) ctx.hooks.marks.map = performance.now();
+}
+
+/** The twin does not model chlorine: the latest measured free chlorine at the chlorine
+ *  sensors, one marker trace per colour bin (null when there is none). */
+async function measuredChlorine(net, spec) {
+  try {
+    const sensors = [];
+    for (let offset = 0; ; offset += 200) {
+      const page = await api(`/telemetry/sensors?quantity=chlorine&limit=200&offset=${offset}`);
+      sensors.push(...page.items);
+      if (!page.items.length || sensors.length >= page.total) break;
+    }
+    if (!sensors.length) return null;
+    const latest = await api(`/telemetry/latest?${sensors.map((s) => `sensor=${encodeURIComponent(s.id)}`).join("&")}`);
+    const value = new Map(latest.items.filter((r) => r.value !== null).map((r) => [r.sensor_id, r.value]));
+    const bins = spec.palette.map(() => ({ x: [], y: [], ids: [], text: [] }));
+    let count = 0;
+    for (const s of sensors) {
+      const v = value.get(s.id);
+      const i = s.element_kind === "node" ? net.index.get(s.element_id) : undefined;
+      if (v === undefined || i === undefined || net.node_x[i] === null) continue;
+      let b = 0;
+      while (b < spec.edges.length && v >= spec.edges[b]) b += 1;
+      bins[b].x.push(net.node_x[i]); bins[b].y.push(net.node_y[i]); bins[b].ids.push(s.element_id);
+      bins[b].text.push(`${s.id}: ${formatNumber(v, 2)} mg/L`);
+      count += 1;
+    }
+    if (!count) return null;
+    const traces = bins.map((bin, b) => ({ type: "scattergl", mode: "markers", x: bin.x, y: bin.y, customdata: bin.ids,
+      text: bin.text, hovertemplate: "%{text}<extra></extra>", showlegend: false, meta: { role: "chlorine" },
+      marker: { color: spec.palette[b], size: 12, symbol: "hexagon", line: { color: "#ffffff", width: 1 } } }));
+    return { traces, count };
+  } catch (error) {
+    return null;
+  }
 }
 
 async function markers(net) {

@@ -144,10 +144,15 @@ def test_a_new_alarm_appears_live_and_is_worked_from_the_keyboard(page: Any,
     assert nav.get_by_role("link", name="Map").get_attribute("aria-current") is None
     assert page.locator("#view-alarms").is_visible() and page.locator("#view-map").is_hidden()
     page.locator("#live-state[data-state='on']").wait_for()
+    tile = "Number(document.querySelector('[data-kpi=open_alarms] .kpi-value').textContent)"
+    page.wait_for_function(f"!Number.isNaN({tile})")
+    open_before = page.evaluate(tile)
     alarm_id = raise_alarm(ops_server, "P-LIVE-1")  # after the page loaded: only the stream
     row = page.locator(f"#alarm-rows tr[data-alarm='{alarm_id}']")
     row.wait_for(timeout=10_000)
     assert "Raised" in row.locator(".state").inner_text()
+    # the open-alarms tile follows on the stream's next key figures (every 10 s), no reload
+    page.wait_for_function(f"{tile} === {open_before + 1}", timeout=30_000)
     # acknowledge from the keyboard: focus the button, Enter
     row.get_by_role("button", name="Acknowledge P-LIVE-1").focus()
     page.keyboard.press("Enter")

@@ -79,6 +79,14 @@ def test_an_injected_incident_appears_live_and_is_acknowledged_and_resolved(
         .filter(t => t.meta && t.meta.role === 'links' && t.line.color !== '#9aa3ad')
         .reduce((n, t) => n + t.x.filter(v => v === null).length, 0)""")
     assert coloured > 0.9 * len(live.network.pipes)
+    # flow: the twin's link flows, in L/s
+    page.get_by_label("Colour pipes by").select_option("flow")
+    page.wait_for_function("document.querySelector('#map').dataset.colourBy === 'flow'")
+    assert "Flow (L/s)" in page.locator("#legend").inner_text()
+    coloured = page.evaluate("""() => document.getElementById('map').data
+        .filter(t => t.meta && t.meta.role === 'links' && t.line.color !== '#9aa3ad')
+        .reduce((n, t) => n + t.x.filter(v => v === null).length, 0)""")
+    assert coloured > 0.9 * len(live.network.pipes)
     # chlorine: the twin does not model it, so the measured free chlorine at the chlorine
     # sensors is drawn (in GB 5749-2022 bins, mg/L)
     page.get_by_label("Colour pipes by").select_option("chlorine")

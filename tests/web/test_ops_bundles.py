@@ -22,7 +22,7 @@ OPS_JS = sorted((STATIC_DIR / "js" / "ops").glob("*.js"))
 
 def bundle(lang: str) -> dict[str, str]:
     messages: dict[str, str] = {}
-    for name in ("common", "ops"):
+    for name in ("common", "ops", "ops-more"):  # ops-more: the views of issues 9 and 10
         messages |= json.loads((STATIC_DIR / "i18n" / f"{name}.{lang}.json").read_text("utf-8"))
     return messages
 

@@ -15,11 +15,18 @@ import { initAlarms, showAlarms, alarmEvent } from "./alarms.js";
 import { initSensors, showSensors, readingEvent } from "./sensors.js";
 import { showIncidents } from "./incidents.js";
 import { initScenario, showScenario } from "./scenario.js";
+import { initWorkOrders, showWorkOrders } from "./workorders.js";
+import { initTrunkMain, showTrunkMain } from "./trunkmain.js";
+import { initEmergency, showEmergency } from "./emergency.js";
+import { initTreatment, showTreatment } from "./treatment.js";
+import { initPlanning, showPlanning } from "./planning.js";
 
 const hooks = window.waterops = window.waterops || { marks: {}, readings: {}, events: 0 };
 
-const VIEWS = ["map", "alarms", "sensors", "incidents", "scenario"];
-const VIEW_CAPABILITY = { scenario: "scenario" };
+const VIEWS = ["map", "alarms", "sensors", "incidents", "scenario", "workorders", "trunkmain",
+  "emergency", "treatment", "planning"];
+const VIEW_CAPABILITY = { scenario: "scenario", emergency: "emergency", treatment: "treatment",
+  planning: "planning" };
 
 const user = requireLogin(STAFF_ROLES);
 if (user) await start(user);
@@ -35,7 +42,7 @@ async function start(user) {
   if (document.readyState === "loading") {
     await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
   }
-  await initI18n("ops");
+  await initI18n("ops", "ops-more");
   languageToggle(document.getElementById("language"));
   document.getElementById("logout").addEventListener("click", logout);
   document.getElementById("who").textContent = `${user.username} (${t("role." + user.role)})`;
@@ -52,6 +59,7 @@ async function start(user) {
   initAlarms(ctx);
   initSensors(ctx);
   initScenario(ctx);
+  [initWorkOrders, initTrunkMain, initEmergency, initTreatment, initPlanning].forEach((init) => init(ctx));
 
   window.addEventListener("hashchange", route);
   route();
@@ -88,6 +96,11 @@ function route() {
   else if (view === "sensors") showSensors(arg);
   else if (view === "incidents") showIncidents(arg, { user, can: (c) => can(user.role, c), fail });
   else if (view === "scenario") showScenario(arg);
+  else if (view === "workorders") showWorkOrders(arg);
+  else if (view === "trunkmain") showTrunkMain();
+  else if (view === "emergency") showEmergency();
+  else if (view === "treatment") showTreatment();
+  else if (view === "planning") showPlanning(arg);
 }
 
 // ------------------------------------------------------------------ the live stream

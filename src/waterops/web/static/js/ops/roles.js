@@ -5,16 +5,17 @@
 
 /** The permissions the operations centre looks at. */
 export const RELEVANT = ["operations:read", "alarms:act", "incidents:inject", "isolation:plan",
-  "users:manage"];
+  "users:manage", "water_balance:read", "treatment:read", "emergency:analyse", "renewal:plan"];
 
 export const PERMISSIONS = {
-  dispatcher: ["operations:read", "alarms:act", "incidents:inject", "isolation:plan"],
-  water_quality_engineer: ["operations:read", "alarms:act"],
+  dispatcher: ["operations:read", "alarms:act", "incidents:inject", "isolation:plan",
+    "water_balance:read", "treatment:read", "emergency:analyse"],
+  water_quality_engineer: ["operations:read", "alarms:act", "treatment:read", "emergency:analyse"],
   service_agent: ["operations:read"],
   field_crew: ["operations:read", "alarms:act"],
-  planner: ["operations:read", "isolation:plan"],
+  planner: ["operations:read", "isolation:plan", "water_balance:read", "renewal:plan"],
   administrator: ["operations:read", "alarms:act", "incidents:inject", "isolation:plan",
-    "users:manage"],
+    "users:manage", "water_balance:read", "treatment:read", "emergency:analyse", "renewal:plan"],
 };
 
 /** Permissions (of RELEVANT) a role is granted. */
@@ -26,9 +27,14 @@ export const CAPABILITIES = {
   alarm_actions: "alarms:act",
   inject: "incidents:inject",
   scenario: "isolation:plan", // close a pipe or valve (valve isolation plans, scenarios)
+  emergency: "emergency:analyse", // contamination spread and tracing, source switching
+  treatment: "treatment:read",
+  water_balance: "water_balance:read",
+  renewal: "renewal:plan",
+  planning: ["water_balance:read", "renewal:plan"], // the view: either part
 };
 
 export function can(role, capability) {
-  const permission = CAPABILITIES[capability];
-  return !!permission && permissionsOf(role).includes(permission);
+  const permissions = [].concat(CAPABILITIES[capability] || []); // one permission or any of a list
+  return permissions.some((p) => permissionsOf(role).includes(p));
 }

@@ -332,3 +332,18 @@ def test_kpis_from_the_records(api: Api, demo: Demo) -> None:
     again = api.client.get("/api/v1/kpis", headers=staff).json()
     later = datetime.fromisoformat(again["time"]).astimezone(LOCAL_TZ)
     assert again["trunk_main_safe_days"] == (later.date() - failed.date()).days
+
+
+def test_kpis_before_the_source_meters_are_registered(api: Api, layout: UtilityLayout) -> None:
+    """A live utility whose meters the store has not registered yet: the figures it cannot
+    know are null, the others are given (not a server error)."""
+    from waterops.io.inp import read_inp
+    from waterops.service.events import EventBus
+
+    api.app.state.live = Live(layout, read_inp(layout.network_file), EventBus())
+    staff = api.staff("disp-k", "dispatcher")
+    answer = api.client.get("/api/v1/kpis", headers=staff)
+    assert answer.status_code == 200, answer.text
+    k = answer.json()
+    assert k["delivered_today_m3"] is None and k["delivered_total_m3"] is None
+    assert k["open_alarms"] == 0 and k["trunk_main_safe_days"] >= 0

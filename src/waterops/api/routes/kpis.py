@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from waterops.api.deps import Services, ServicesDep
 from waterops.api.operations import LiveDep, Operations, OpsDep, OpsReader
 from waterops.api.schemas.kpis import KpisPublic
+from waterops.errors import UnknownSensorError
 from waterops.model.connections import FINAL_STATES, ConnectionState
 from waterops.service.kpis import (
     LOCAL_UTC_OFFSET_S,
@@ -39,16 +40,21 @@ def _source_volumes(ops: Operations, live: Live | None,
     today_start = day_start(now, LOCAL_UTC_OFFSET_S)
     since = now - timedelta(days=HISTORY_DAYS)
     today = total = 0.0
+    known = 0
     for sensor in sorted(live.source_meters):
-        days = ops.telemetry.resample(sensor, since, now, 86_400,
-                                      utc_offset_s=LOCAL_UTC_OFFSET_S)
+        try:
+            days = ops.telemetry.resample(sensor, since, now, 86_400,
+                                          utc_offset_s=LOCAL_UTC_OFFSET_S)
+        except UnknownSensorError:  # a meter of the layout the store has not registered yet
+            continue
+        known += 1
         rows = []
         for start, mean in zip(days["time"], days["mean"], strict=True):
             begin = start.to_pydatetime()
             rows.append((begin, float(mean), min(begin + timedelta(days=1), now)))
         total += volume_from_means(rows)
         today += volume_from_means(r for r in rows if r[0] >= today_start)
-    return today, total
+    return (today, total) if known else (None, None)
 
 
 def _safe_days(live: Live | None, services: Services, now: datetime) -> int | None:

@@ -131,12 +131,15 @@ def api_operations() -> list[Operation]:
         if importlib.util.find_spec(name) is None:
             continue  # named by a colleague whose module is not written yet
         for route in importlib.import_module(name).router.routes:
-            assert isinstance(route, APIRoute), f"{name}: unexpected route {route!r}"
+            if not isinstance(route, APIRoute):  # a websocket or a mount: review it by hand
+                UNREVIEWED.append(f"{name}: {route!r}")
+                continue
             for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
                 found.append(Operation(method, API_PREFIX + route.path, name))
     return found
 
 
+UNREVIEWED: list[str] = []
 OPERATIONS = api_operations()
 
 
@@ -289,6 +292,7 @@ def test_every_route_is_enumerated_and_in_the_openapi_document(world: World) -> 
     assert documented - enumerated == set(), "documented routes not found in the routers"
     hidden = enumerated - documented
     assert hidden <= STAFF_ONLY_STREAM, f"routes hidden from the OpenAPI document: {hidden}"
+    assert not UNREVIEWED, f"routes this sweep cannot call: {UNREVIEWED}"
     assert len(OPERATIONS) >= 90
     assert not set(PUBLIC_API) - enumerated, "allow-list names a route that does not exist"
     assert not CUSTOMER_ROUTES - enumerated, "customer list names a route that does not exist"

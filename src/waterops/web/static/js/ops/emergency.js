@@ -32,12 +32,12 @@ export async function showEmergency() {
 }
 
 function frame() {
-  const field = (id, key, attrs) => `<label for="${id}">${esc(t(key))}</label><input id="${id}" ${attrs}>`;
+  const field = (id, key, attrs) => `<div><label for="${id}">${esc(t(key))}</label><input id="${id}" ${attrs}></div>`;
   return `
   <div class="map-layout">
     <div class="panel map-panel">
       <h3>${esc(t("ops.em.spread"))}</h3>
-      <form id="cont-form" class="em-form">
+      <form id="cont-form" class="em-form" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:0 12px;align-items:end">
         ${field("cont-node", "ops.em.node", 'name="node_id" required maxlength="64" autocomplete="off"')}
         ${field("cont-start", "ops.em.start_h", 'name="start_h" type="number" min="0" max="168" step="any" value="0" required')}
         ${field("cont-duration", "ops.em.duration_h", 'name="duration_h" type="number" min="0.1" max="168" step="any" value="1" required')}
@@ -98,7 +98,11 @@ async function spread(event) {
   try {
     r = await api("/contamination/spread", { method: "POST", body: asked });
   } catch (error) {
-    result.innerHTML = `<p class="error" id="cont-error">${esc(ctx.fail(error, t("ops.em.spread")))}</p>`;
+    const message = error.status === 404 || error.status === 422
+      ? t("ops.em.refused", { detail: error.message }) : ctx.fail(error, t("ops.em.spread"));
+    result.innerHTML = `<p class="error" id="cont-error">${esc(message)}</p>`;
+    lastSpread = null;
+    await drawSpread(null);
     return;
   }
   lastSpread = asked;

@@ -113,13 +113,13 @@ function renewalFrame() {
   return `<div class="map-layout">
     <div class="panel map-panel">
       <h3>${esc(t("ops.pl.renewal"))}</h3>
-      <form id="plan-form" class="em-form">
-        <label for="plan-system">${esc(t("ops.pl.system"))}</label><input id="plan-system" name="system" required maxlength="64" value="demo">
-        <label for="plan-name">${esc(t("ops.pl.name"))}</label><input id="plan-name" name="name" required maxlength="200">
-        <label for="plan-budgets">${esc(t("ops.pl.budgets"))}</label><input id="plan-budgets" name="budgets" required placeholder="500, 500, 500">
-        <label for="plan-start">${esc(t("ops.pl.start_year"))}</label><input id="plan-start" name="start_year" type="number" min="2000" max="2100" required value="${year}">
-        <label for="plan-method">${esc(t("ops.pl.method"))}</label>
-        <select id="plan-method" name="method"><option value="mip">${esc(t("ops.pl.method.mip"))}</option><option value="greedy">${esc(t("ops.pl.method.greedy"))}</option></select>
+      <form id="plan-form" class="em-form" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:0 12px;align-items:end">
+        <div><label for="plan-system">${esc(t("ops.pl.system"))}</label><input id="plan-system" name="system" required maxlength="64" value="demo"></div>
+        <div><label for="plan-name">${esc(t("ops.pl.name"))}</label><input id="plan-name" name="name" required maxlength="200"></div>
+        <div><label for="plan-budgets">${esc(t("ops.pl.budgets"))}</label><input id="plan-budgets" name="budgets" required placeholder="500, 500, 500"></div>
+        <div><label for="plan-start">${esc(t("ops.pl.start_year"))}</label><input id="plan-start" name="start_year" type="number" min="2000" max="2100" required value="${year}"></div>
+        <div><label for="plan-method">${esc(t("ops.pl.method"))}</label>
+        <select id="plan-method" name="method"><option value="mip">${esc(t("ops.pl.method.mip"))}</option><option value="greedy">${esc(t("ops.pl.method.greedy"))}</option></select></div>
         <p><button type="submit">${esc(t("ops.pl.make"))}</button></p>
       </form>
       <div id="plan-map" class="map" role="region" aria-label="${esc(t("ops.pl.map"))}"></div>

@@ -20,11 +20,11 @@ export async function showTreatment() {
 }
 
 function frame() {
-  const field = (id, key, name, attrs) => `<label for="${id}">${esc(t(key))}</label><input id="${id}" name="${name}" type="number" step="any" required ${attrs}>`;
+  const field = (id, key, name, attrs) => `<div><label for="${id}">${esc(t(key))}</label><input id="${id}" name="${name}" type="number" step="any" required ${attrs}></div>`;
   return `
   <div class="panel">
     <h3>${esc(t("ops.tr.dose"))}</h3>
-    <form id="dose-form" class="em-form">
+    <form id="dose-form" class="em-form" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:0 12px;align-items:end">
       ${field("dose-turbidity", "ops.tr.turbidity", "turbidity_ntu", 'min="0.01" max="5000" value="12"')}
       ${field("dose-temperature", "ops.tr.temperature", "temperature_c", 'min="-1" max="40" value="15"')}
       ${field("dose-ammonia", "ops.tr.ammonia", "ammonia_mg_l", 'min="0" max="20" value="0.2"')}

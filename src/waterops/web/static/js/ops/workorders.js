@@ -154,7 +154,8 @@ function clock(order) {
     parts.push(t(s.fixed_remaining_s >= 0 ? "ops.wo.fixed_in" : "ops.wo.fixed_late", { span: span(s.fixed_remaining_s) }));
   }
   const badge = s.breached ? `<span class="badge major wo-breach">${esc(t("ops.wo.breached"))}</span> ` : "";
-  return `${badge}${esc(parts.join("; ") || t("ops.wo.due", { time: formatTime(s.on_site_due) }))}`;
+  if (final) return `${badge}–`;
+  return `${badge}${esc(parts.join("; ") || t("ops.wo.due", { time: formatTime(s.fixed_due || s.on_site_due) }))}`;
 }
 
 function mayDo(action) {
@@ -258,7 +259,7 @@ async function history(id) {
         <dt>${esc(t("common.status"))}</dt><dd>${esc(t("ops.wo.state." + order.state))}</dd>
         <dt>${esc(t("ops.wo.where"))}</dt><dd>${esc(order.node_id || order.link_id || order.location_text || "–")}</dd>
         <dt>${esc(t("ops.wo.cause"))}</dt><dd>${esc(order.cause ? t("ops.cause." + order.cause) : "–")}</dd>
-        <dt>${esc(t("ops.wo.materials"))}</dt><dd>${materials || "–"}</dd>
+        <dt>${esc(t("ops.wo.materials_used"))}</dt><dd>${materials || "–"}</dd>
       </dl>
       <table><caption class="sr-only">${esc(t("ops.wo.history"))}</caption>
         <thead><tr><th scope="col">${esc(t("common.time"))}</th><th scope="col">${esc(t("ops.wo.step"))}</th><th scope="col">${esc(t("ops.wo.by"))}</th><th scope="col">${esc(t("ops.wo.note"))}</th></tr></thead>

@@ -393,3 +393,26 @@ def test_the_pages_work_order_table_equals_the_models() -> None:
     assert {role: sorted(abilities) for role, abilities in table.items()} == {
         role.value: sorted(a.value for a in abilities)
         for role, abilities in STAFF_ABILITIES.items()}
+
+
+def test_a_trunk_main_failure_is_recorded_and_restarts_the_count(page: Any,
+                                                                 server: WebServer) -> None:
+    open_ops(page, server, Role.DISPATCHER, view="trunkmain")
+    safe = page.locator("#tm-facts")
+    safe.wait_for()
+    assert int(safe.get_attribute("data-safe-days") or -1) > 0
+    yesterday = datetime.now(UTC) + timedelta(hours=8) - timedelta(days=1)  # China time
+    page.get_by_label("Occurred (China time)").fill(yesterday.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Description").fill("joint leak at km 42")
+    page.get_by_label("Pipe id (optional)").fill("TM-001")
+    page.get_by_role("button", name="Record a failure").click()
+    page.locator("#tm-failure-rows tr:has-text('joint leak at km 42')").wait_for()
+    page.wait_for_function("document.querySelector('#tm-facts').dataset.safeDays === '1'")
+    status = server.app.state.trunk_main.status(user_of(server, server.user(Role.PLANNER)[0]))
+    assert status.safe_days == 1 and status.last_failure is not None
+    assert status.last_failure.link_id == "TM-001"
+    # a planner reads it but has no form
+    page.evaluate("sessionStorage.clear()")
+    open_ops(page, server, Role.PLANNER, view="trunkmain")
+    page.locator("#tm-facts").wait_for()
+    assert page.locator("#tm-record").count() == 0

@@ -218,6 +218,19 @@ def test_a_contamination_spread_is_counted_and_drawn(page: Any, server: WebServe
     page.get_by_role("button", name="Draft the do-not-drink notice").click()
     page.locator("#dnd-subject").wait_for(timeout=60_000)
     assert "Draft only" in page.locator("#dnd-draft").inner_text()
+    # tracing from a quality sensor's readings: the candidates the API ranks, best first
+    midnight = (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y-%m-%dT00:00:00+08:00")
+    page.get_by_label(re.compile("^Sensor readings")).fill(
+        f"CL-JUNCTION-1582, {midnight.replace('T00', 'T01')}, 0\n"
+        f"CL-JUNCTION-1582, {midnight.replace('T00', 'T03')}, 2")
+    page.get_by_label("Demand scenarios").fill("2")
+    with page.expect_response(re.compile(r"/contamination/trace$"), timeout=60_000) as traced:
+        page.get_by_role("button", name="Trace").click()
+    candidates = traced.value.json()["candidates"]
+    page.locator("#trace-result tbody tr").first.wait_for()
+    assert candidates and page.locator("#trace-result tbody tr").count() == len(candidates)
+    first = page.locator("#trace-result tbody tr").first.locator("td").first.inner_text()
+    assert first == candidates[0]["node_id"]
     # an unknown node is named, nothing drawn
     page.get_by_label("Node id").fill("NO-SUCH-NODE")
     page.get_by_role("button", name="Compute the spread").click()

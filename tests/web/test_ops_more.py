@@ -129,6 +129,8 @@ def test_a_work_order_goes_from_an_alarm_to_closed(page: Any, server: WebServer)
     assert ("alarm", alarm_id) in [(k.value, t) for k, t in stored.links]
     # assign to the crew
     row.get_by_role("button", name=f"Assign work order {order_id}").click()
+    # the crews of the orders seen are suggested (crew B of the overdue order)
+    assert row.locator(f"datalist option[value='{other.id}']").inner_text() == "crew B"
     row.get_by_label("Field crew account id").fill(str(crew.id))
     row.get_by_label("Crew name").fill("crew A")
     row.locator("form button[type=submit]").click()
@@ -192,6 +194,14 @@ def test_a_contamination_spread_is_counted_and_drawn(page: Any, server: WebServe
     page.locator("#sources-table tr[data-source]").first.wait_for()
     layout = server.app.state.live.layout
     assert page.locator("#sources-table tr[data-source]").count() == len(layout.sources)
+    # a click on a node of the map takes it as the injection point
+    page.wait_for_function("document.querySelector('#cont-map').dataset.state === 'drawn'")
+    clicked = page.evaluate("""() => {
+        const div = document.getElementById('cont-map');
+        const id = div.data.find(t => t.meta && t.meta.role === 'nodes').customdata[7];
+        div.emit('plotly_click', {points: [{customdata: id}]});
+        return id; }""")
+    assert page.get_by_label("Node id").input_value() == clicked
     page.get_by_label("Node id").fill(node)
     page.get_by_label("Concentration (mg/L)").fill("10")
     # the page's own answer from the API, to compare what it shows with

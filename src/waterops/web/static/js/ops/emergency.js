@@ -4,7 +4,7 @@
 // do-not-drink notice draft of the spread's area; the sources' early-warning levels and the
 // plan to switch to the backup source. Times in h, concentrations in mg/L, flows in L/s.
 import { announce, api, esc, formatNumber, formatTime, t, units } from "../common.js";
-import { PLOT_CONFIG, baseLayout, linkTraces, loadNetwork, plotlyReady } from "./map.js";
+import { PLOT_CONFIG, baseLayout, linkTraces, loadNetwork, nodeTrace, plotlyReady } from "./map.js";
 
 let ctx;
 let bound = false;
@@ -37,6 +37,7 @@ function frame() {
   <div class="map-layout">
     <div class="panel map-panel">
       <h3>${esc(t("ops.em.spread"))}</h3>
+      <p class="muted">${esc(t("ops.em.click_hint"))}</p>
       <form id="cont-form" class="em-form" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:0 12px;align-items:end">
         ${field("cont-node", "ops.em.node", 'name="node_id" required maxlength="64" autocomplete="off"')}
         ${field("cont-start", "ops.em.start_h", 'name="start_h" type="number" min="0" max="168" step="any" value="0" required')}
@@ -133,6 +134,7 @@ async function drawSpread(r) {
     return;
   }
   const { traces } = linkTraces(net, [{ color: "#b8c0ca", width: 1, links: net.link_ids.map((_, i) => i) }]);
+  traces.push(nodeTrace(net, { color: "#8a939e", size: 2 })); // clickable: the injection node
   const counts = [];
   if (r) {
     const bins = ARRIVAL_COLOURS.map(() => []);
@@ -147,6 +149,17 @@ async function drawSpread(r) {
   }
   await plotlyReady();
   await Plotly.react(div, traces, baseLayout(net), PLOT_CONFIG);
+  if (!div.dataset.bound) { // a click on a node takes it as the injection point
+    div.dataset.bound = "1";
+    div.on("plotly_click", (event) => {
+      const point = event.points && event.points[0];
+      if (point && point.customdata && net.index.has(String(point.customdata))) {
+        const input = document.getElementById("cont-node");
+        input.value = String(point.customdata);
+        input.focus();
+      }
+    });
+  }
   div.dataset.state = "drawn";
   div.dataset.reachedDrawn = String(counts.reduce((s, c) => s + c, 0));
   const labels = [...ARRIVAL_BINS_H.map((h) => t("ops.em.within", { h })), t("ops.em.later")];

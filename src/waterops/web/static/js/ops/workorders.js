@@ -30,6 +30,7 @@ const KINDS = ["pipe_burst", "leak", "pump_room", "trunk_main", "valve", "meter"
 let ctx;
 let body;
 let bound = false;
+const crews = new Map(); // field-crew account id → crew name, from the orders seen (suggestions)
 
 export function initWorkOrders(context) { ctx = context; }
 
@@ -133,6 +134,7 @@ async function list() {
     ctx.fail(error, t("ops.nav.workorders"));
     return;
   }
+  for (const o of page.items) if (o.assignee_id !== null) crews.set(o.assignee_id, o.crew || "");
   rows.innerHTML = page.items.map(row).join("");
   body.querySelector("#wo-empty").hidden = page.items.length > 0;
   rows.dataset.count = String(page.items.length);
@@ -196,7 +198,8 @@ function actionForm(id, action) {
   let fields = "";
   if (action === "assign") {
     fields = `<label for="${f("assignee")}">${esc(t("ops.wo.assignee"))}</label>
-      <input id="${f("assignee")}" name="assignee_id" type="number" min="1" step="1" required>
+      <input id="${f("assignee")}" name="assignee_id" type="number" min="1" step="1" required list="${f("crews")}">
+      <datalist id="${f("crews")}">${[...crews].map(([id, name]) => `<option value="${id}">${esc(name)}</option>`).join("")}</datalist>
       <label for="${f("crew")}">${esc(t("ops.wo.crew_name"))}</label><input id="${f("crew")}" name="crew" maxlength="64">`;
   } else if (action === "repair" || action === "close") {
     fields = `<label for="${f("cause")}">${esc(t("ops.wo.cause"))}</label>

@@ -80,6 +80,10 @@ def test_each_role_sees_only_the_views_it_may_use(page: Any, server: WebServer) 
             assert page.locator(f"#view-{view}").is_hidden()
             page.evaluate("location.hash = '#trunkmain'")
             page.locator("#view-trunkmain").wait_for()
+        if role is Role.DISPATCHER:  # the water balance without the renewal plans
+            page.evaluate("location.hash = '#planning'")
+            page.locator("#wb-system-rows tr").first.wait_for()
+            assert page.locator("#plan-form").count() == 0
         # what the page hides the API refuses
         status = page.evaluate("""async () => (await fetch('/api/v1/contamination/spread', {
             method: 'POST', headers: {'Content-Type': 'application/json', Authorization:

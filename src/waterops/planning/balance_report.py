@@ -37,8 +37,8 @@ th:first-child, td:first-child { text-align: left; }
 <h1>{{ title }}</h1>
 <p class="note">Generated {{ generated }}. IWA standard water balance (Alegre et al. 2006; AWWA M36,
 4th ed.) with 95 % limits by the variance method; UARL/ILI after Lambert et al. (1999);
-leakage rate and grade after CJJ 92-2016 §5 (coefficients as we read them, to verify against
-the printed standard).</p>
+leakage rate and grade after CJJ 92-2016 §5.2 (2018 partial revision; check the coefficients
+against the printed standard before reporting to a regulator).</p>
 {% for figure in figures %}{{ figure | safe }}{% endfor %}
 <h2>Water balance, latest period (水量平衡)</h2>
 {% for b in latest %}

@@ -17,15 +17,15 @@ experience in using the Infrastructure Leakage Index"; later papers lowered the 
 3,000); outside that range :attr:`IwaIndices.uarl_reliable` is ``False`` and the ILI is only
 indicative (typical for a DMA).
 
-CJJ 92-2016 《城镇供水管网漏损控制及评定标准》 §5 (as we read it)
-------------------------------------------------------------------
+CJJ 92-2016 《城镇供水管网漏损控制及评定标准》 §5 (2018 partial revision)
+------------------------------------------------------------------------
 * 综合漏损率 (overall loss rate) ``R_WL = (Q_s - Q_a) / Q_s x 100 %`` with Q_s the total
   supply (供水总量) and Q_a the registered users' consumption (注册用户用水量, billed + free);
 * 漏损率 (leakage rate) ``R_BL = R_WL - R_n`` with ``R_n = R_1 + R_2 + R_3 + R_4``:
 
   - ``R_1 = 0.08 x r x 100 %``, r the share of the total supply sold as residential water
-    metered to the household (居民抄表到户水量 / 供水总量; we read the denominator as the
-    total supply, some summaries quote it as the share of total sales: verify);
+    metered to the household (居民抄表到户水量占总供水量比例; 0.08 is the standard's
+    居民用户总分表差率, the difference between bulk and household meters);
   - ``R_2 = 0.99 x (A - 0.0693) x 100 %``, A = L / Q_s the pipe length per unit supply
     [km per 10^4 m³ per year], L the length of mains of DN 75 and above [km]; R_2 is held
     within ±3 % (taken as 3 % above 3 % and as -3 % below -3 %);
@@ -35,9 +35,14 @@ CJJ 92-2016 《城镇供水管网漏损控制及评定标准》 §5 (as we read 
 * grade: 一级 (grade 1) when R_BL <= 10 %, 二级 (grade 2) when R_BL <= 12 %, else not met;
 * 产销差率 (NRW ratio) ``R_NR = (Q_s - Q_c) / Q_s x 100 %`` with Q_c the billed volume.
 
-The coefficients above are as we read CJJ 92-2016 §5.1-5.3 from memory of the text; **to verify
-against the printed standard** before a figure is reported to a regulator. The tests check the
-arithmetic against examples computed by hand from these formulas.
+Sources checked: the structure (R_BL = R_WL - R_n, R_n = R_1 + R_2 + R_3 + R_4, the grades of
+10 % and 12 %, Q_s and Q_a in 10^4 m³) is that of the partial revision of CJJ 92-2016 in force
+since 2019-02-01 (published text of the revised clauses 2.0.18, 2.0.19, 5.1, 5.2); the
+coefficients of R_1-R_4 (0.08 r; 0.99 (A - 0.0693) held within ±3 %; the pressure steps; the
+1.4 m frost depth) agree with §5.2.3 as quoted in a utility's own implementation of the standard
+(found on 2026-12-07). We have not read the printed standard itself: check against it before a
+figure goes to a regulator. The tests check the arithmetic against examples computed by hand
+from these formulas.
 """
 
 from __future__ import annotations
@@ -142,12 +147,12 @@ def iwa_indices(real_losses_m3: float, period_days: float, mains_km: float, conn
 # --- CJJ 92-2016 -------------------------------------------------------------------------------
 
 CJJ92_R1_COEFFICIENT = 0.08
-"""R_1 = 0.08 r: allowance for residential water metered to the household (CJJ 92-2016 §5.3)."""
+"""R_1 = 0.08 r: allowance for residential water metered to the household (CJJ 92-2016 §5.2.3)."""
 CJJ92_R2_COEFFICIENT = 0.99
 CJJ92_R2_REFERENCE_KM_PER_1E4M3 = 0.0693
-"""R_2 = 0.99 (A - 0.0693), A in km per 10^4 m³ of annual supply (CJJ 92-2016 §5.3)."""
+"""R_2 = 0.99 (A - 0.0693), A in km per 10^4 m³ of annual supply (CJJ 92-2016 §5.2.3)."""
 CJJ92_R2_CAP = 0.03
-"""R_2 is held within ±3 % (CJJ 92-2016 §5.3, as we read it)."""
+"""R_2 is held within ±3 % (CJJ 92-2016 §5.2.3)."""
 CJJ92_PRESSURE_STEPS_MPA = ((0.75, 0.02), (0.55, 0.01), (0.35, 0.005))
 """R_3: (outlet pressure above [MPa], correction) from the highest step down."""
 CJJ92_FROST_DEPTH_M = 1.4

@@ -12,6 +12,8 @@ top-level routes of the pages), so a route added tomorrow is covered without edi
   B's record ids answer 404);
 * every error answer is ``application/problem+json`` with ``type``, ``title``, ``status`` and
   ``detail``; no answer is a 5xx;
+* a NUL character in any string parameter or body field is a 4xx on SQLite and PostgreSQL
+  (PostgreSQL refuses NUL in text: unchecked, it was a 503);
 * a sample of state-changing staff routes each writes one ``audit_log`` line, and every
   state-changing route is classified (sampled here, audited and tested in its part's tests, or
   exempt with a reason).
@@ -500,6 +502,110 @@ def call_with(
             op.method, fill(op.path, values), headers=headers, json=AUDIT_BODIES[op.key]
         )
     return call(client, op, headers, values, valid=True)
+
+
+NUL = "a\x00b"
+NUL_BODIES: dict[tuple[str, str], list[dict[str, Any]]] = {
+    # a free-form body (docs/telemetry.md): one reading, a batch, a batch with its sensor
+    ("POST", "/api/v1/telemetry/readings"): [
+        {"sensor": NUL, "time": "2026-11-23T10:00:00Z", "value": 3.2, "unit": "bar"},
+        {"readings": [{"sensor": NUL, "time": "2026-11-23T10:00:00Z", "value": 1.0}]},
+        {"sensor": "P-1", "unit": NUL, "readings": [{"time": "2026-11-23T10:00:00Z", "value": 1}]},
+    ],
+}
+"""NUL cases of bodies whose OpenAPI schema is free-form."""
+
+
+def with_nul(value: Any, schema: dict[str, Any], components: dict[str, Any]) -> list[Any]:
+    """Variants of a JSON body with a NUL in one string field each (nested objects and the
+    first item of arrays included)."""
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    if not isinstance(value, dict):
+        return []
+    variants = []
+    for name, spec in schema.get("properties", {}).items():
+        kinds = json_types(spec, components)
+        if "string" in kinds:
+            variants.append({**value, name: NUL})
+        elif "array" in kinds and "string" in json_types(spec.get("items", {}), components):
+            variants.append({**value, name: [NUL]})
+        elif "array" in kinds and "object" in json_types(spec.get("items", {}), components):
+            item = example(spec["items"], components)
+            variants += [{**value, name: [v]} for v in with_nul(item, spec["items"], components)]
+        elif "object" in kinds and isinstance(value.get(name), dict):
+            inner = (
+                spec
+                if "$ref" in spec
+                else next((o for o in spec.get("anyOf", []) if "$ref" in o), spec)
+            )
+            variants += [{**value, name: v} for v in with_nul(value[name], inner, components)]
+    return variants
+
+
+def json_types(spec: dict[str, Any], components: dict[str, Any]) -> set[str]:
+    if "$ref" in spec:
+        target = components[spec["$ref"].rsplit("/", 1)[1]]
+        return {"string"} if "enum" in target else json_types(target, components) | {"object"}
+    found = {spec["type"]} if isinstance(spec.get("type"), str) else set()
+    for option in spec.get("anyOf", []) + spec.get("oneOf", []):
+        found |= json_types(option, components)
+    return found
+
+
+def test_a_nul_character_anywhere_is_a_4xx_not_a_database_fault(api: Api) -> None:
+    """PostgreSQL refuses NUL in text (a 503 if it reaches the database): every string path or
+    query parameter and every top-level string field of a body, one at a time, on both
+    backends, by an administrator (who passes every role check)."""
+    api.staff("nul-admin", "administrator")
+    client = api.client
+    document = api.app.openapi()
+    components = document.get("components", {}).get("schemas", {})
+    token = api.services.auth.login("nul-admin", PASSWORD, "nul-sweep").token
+    failures = []
+    for op in OPERATIONS:
+        if op.key in STAFF_ONLY_STREAM:
+            continue
+        spec = document["paths"][op.path][op.method.lower()]
+        query = {
+            p["name"]: example(p["schema"], components)
+            for p in spec.get("parameters", [])
+            if p["in"] == "query" and p.get("required")
+        }
+        content = spec.get("requestBody", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        body = example(schema, components) if schema else None
+        if op.key in BODY_RULES:
+            body = {**(body or {}), **BODY_RULES[op.key]}
+        trials: list[tuple[str, dict[str, Any], Any]] = []
+        for p in spec.get("parameters", []):
+            kinds = json_types(p["schema"], components)
+            if p["in"] == "query" and "array" in kinds:  # ?sensor=a&sensor=b
+                trials.append((fill(op.path, {}), {**query, p["name"]: [NUL]}, body))
+            if "string" not in kinds:
+                continue
+            if p["in"] == "path":
+                path = op.path.replace("{" + p["name"] + "}", "a%00b")
+                trials.append((fill(path, {}), query, body))
+            elif p["in"] == "query":
+                trials.append((fill(op.path, {}), {**query, p["name"]: NUL}, body))
+        trials += [(fill(op.path, {}), query, b) for b in NUL_BODIES.get(op.key, [])]
+        if schema:
+            trials += [(fill(op.path, {}), query, v) for v in with_nul(body, schema, components)]
+        for url, params, json_body in trials:
+            answer = client.request(
+                op.method,
+                url,
+                params=params,
+                json=json_body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if answer.status_code >= 500:
+                failures.append(
+                    f"{op} params={params} body={json_body}: {answer.status_code} "
+                    f"{answer.text[:200]}"
+                )
+    assert not failures, "NUL characters reaching the database:\n" + "\n".join(failures)
 
 
 def test_unknown_routes_and_methods_are_problem_details(world: World) -> None:

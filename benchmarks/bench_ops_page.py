@@ -12,8 +12,9 @@ Playwright (as in tests/web).
 1. **Time to interactive** of ``/ops#map``: navigation start → the map drawn (every link in
    its colour bin, markers, legend) *and* the KPI tiles filled, from the page's own marks
    (``window.waterops.marks``, ``performance.now()`` since navigation start), in a fresh
-   browser context each run (cold cache: plotly.js, 4.6 MB, is loaded and parsed every
-   time). **Raw baseline**, interleaved: a bare page that loads the same plotly.js, fetches
+   browser context each run (cold cache: plotly.js — the 1.6 MB gl2d bundle the page
+   loads — is fetched and parsed every time). **Raw baseline**, interleaved: a bare page
+   that loads the same plotly.js, fetches
    the same ``/network/map`` and draws every link as one grey scattergl trace, nothing else
    — the least any page showing this network does. Reported: median and max of each, ratio.
 2. **Reading → page latency**: a reading of ``P-JUNCTION-75`` is POSTed to
@@ -54,7 +55,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SENSOR = "P-JUNCTION-75"
 
 BARE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bare</title>
-<script src="/static/vendor/plotly.min.js"></script></head><body><div id="map"
+<script src="/static/vendor/plotly-gl2d.min.js"></script></head><body><div id="map"
 style="width:1000px;height:600px"></div><script>
 (async () => {
   const token = sessionStorage.getItem("waterops.token");
@@ -147,7 +148,7 @@ def session_script(base: str, username: str, password: str) -> tuple[str, str]:
 
 
 PLOTLY_ONLY = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>js</title>
-<script src="/static/vendor/plotly.min.js"></script></head><body>
+<script src="/static/vendor/plotly-gl2d.min.js"></script></head><body>
 <script>window.bareDone = performance.now();</script></body></html>"""
 
 

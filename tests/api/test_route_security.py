@@ -63,6 +63,7 @@ PUBLIC_PAGES: dict[str, str] = {
     "/docs-assets": "Swagger UI's static files",
     "/static": "static assets of the pages (HTML, JS, CSS); data comes through the API",
     "/static/vendor/plotly.min.js": "the installed plotly.js",
+    "/static/vendor/plotly-gl2d.min.js": "plotly.js's gl2d bundle the operations centre loads",
     "/": "log-in page",
     "/ops": "operations-centre page shell; reads everything through the API with a token",
     "/ops/": "redirect to /ops",

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from waterops.errors import ComplaintError, RecordNotFoundError, StoreError
+from waterops.errors import ComplaintError, RecordNotFoundError
 from waterops.model.accounts import User
 from waterops.model.complaints import (
     OPEN_STATES,
@@ -28,7 +28,7 @@ from waterops.model.complaints import (
 )
 from waterops.store.accounts_store import from_us, insert_audit, to_us
 from waterops.store.engine import WRITE_OPTION
-from waterops.store.faults import DATABASE_FAULTS, database_faults, reason_of
+from waterops.store.faults import database_faults, write_transaction
 from waterops.store.tables import metadata
 
 complaints = sa.Table(
@@ -331,14 +331,11 @@ class ComplaintsStore:
     @contextmanager
     def transaction(self) -> Iterator[ComplaintsTransaction]:
         """One write transaction; everything in it is committed together or not at all."""
-        try:
-            with self._writer.begin() as conn:
-                yield ComplaintsTransaction(conn)
-        except sa.exc.IntegrityError as exc:
-            raise ComplaintError(f"cannot store the complaint: {reason_of(exc)}") from exc
-        except DATABASE_FAULTS as exc:
-            where = self.engine.url.render_as_string()
-            raise StoreError(f"{where}: cannot write complaints: {reason_of(exc)}") from exc
+        with write_transaction(
+            self.engine, self._writer, "write complaints",
+            lambda reason: ComplaintError(f"cannot store the complaint: {reason}"),
+        ) as conn:
+            yield ComplaintsTransaction(conn)
 
     @database_faults("read a complaint")
     def complaint(self, complaint_id: int) -> Complaint:

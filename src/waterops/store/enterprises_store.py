@@ -16,12 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from waterops.errors import EnterpriseError, RecordNotFoundError, StoreError
+from waterops.errors import EnterpriseError, RecordNotFoundError
 from waterops.model.accounts import User
 from waterops.model.enterprises import Enterprise, Problem, ProblemState, Visit
 from waterops.store.accounts_store import from_us, insert_audit, to_us, users
 from waterops.store.engine import WRITE_OPTION
-from waterops.store.faults import DATABASE_FAULTS, database_faults, reason_of
+from waterops.store.faults import database_faults, write_transaction
 from waterops.store.tables import metadata
 
 enterprises = sa.Table(
@@ -274,16 +274,11 @@ class EnterprisesStore:
     @contextmanager
     def transaction(self) -> Iterator[EnterprisesTransaction]:
         """One write transaction; everything in it is committed together or not at all."""
-        try:
-            with self._writer.begin() as conn:
-                yield EnterprisesTransaction(conn)
-        except sa.exc.IntegrityError as exc:
-            raise EnterpriseError(f"cannot store the enterprise record: {reason_of(exc)}"
-                                  ) from exc
-        except DATABASE_FAULTS as exc:
-            where = self.engine.url.render_as_string()
-            raise StoreError(f"{where}: cannot write enterprise records: {reason_of(exc)}"
-                             ) from exc
+        with write_transaction(
+            self.engine, self._writer, "write enterprise records",
+            lambda reason: EnterpriseError(f"cannot store the enterprise record: {reason}"),
+        ) as conn:
+            yield EnterprisesTransaction(conn)
 
     @database_faults("read an enterprise")
     def enterprise(self, enterprise_id: int) -> Enterprise:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import psycopg
 import sqlalchemy as sa
 
-from waterops.errors import StoreError
+from waterops.errors import StoreError, WaterOpsError
 
 DATABASE_FAULTS = (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error)
 """Errors of the database or its driver (connection lost, disk full, locked, bad schema)."""
@@ -57,3 +58,20 @@ def database_faults(
     return decorate
 
 
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine, writer: sa.Engine, action: str,
+                      refused: Callable[[str], WaterOpsError]) -> Iterator[sa.Connection]:
+    """One write transaction on ``writer`` (``engine`` with the store's write option): committed
+    whole or rolled back. A broken constraint raises ``refused(reason)`` (the store's own typed
+    error); any other database fault a :class:`StoreError` naming the database and ``action``.
+    """
+    try:
+        with writer.begin() as conn:
+            yield conn
+    except sa.exc.IntegrityError as exc:
+        raise refused(reason_of(exc)) from exc
+    except DATABASE_FAULTS as exc:
+        where = engine.url.render_as_string()
+        raise StoreError(f"{where}: cannot {action}: {reason_of(exc)}") from exc

@@ -19,11 +19,11 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from waterops.errors import RecordNotFoundError, RegisterError, StoreError
+from waterops.errors import RecordNotFoundError, RegisterError
 from waterops.model.accounts import User
 from waterops.store.accounts_store import from_us, insert_audit, to_us
 from waterops.store.engine import WRITE_OPTION
-from waterops.store.faults import DATABASE_FAULTS, database_faults, reason_of
+from waterops.store.faults import database_faults, write_transaction
 from waterops.store.tables import metadata
 
 register_histories = sa.Table(
@@ -161,15 +161,12 @@ class PipeRegisterStore:
 
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sa.Connection]:
-        try:
-            with self._writer.begin() as conn:
-                yield conn
-        except sa.exc.IntegrityError as exc:
-            raise RegisterError(self.engine.url.render_as_string(),
-                                f"cannot {action}: {reason_of(exc)}") from exc
-        except DATABASE_FAULTS as exc:
-            where = self.engine.url.render_as_string()
-            raise StoreError(f"{where}: cannot {action}: {reason_of(exc)}") from exc
+        where = self.engine.url.render_as_string()
+        with write_transaction(
+            self.engine, self._writer, action,
+            lambda reason: RegisterError(where, f"cannot {action}: {reason}"),
+        ) as conn:
+            yield conn
 
     def replace_register(self, system: str, pipes: pd.DataFrame, breaks: pd.DataFrame,
                          history_years: tuple[int, int], at: datetime,

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from waterops.errors import RecordNotFoundError, StoreError, WorkOrderError
+from waterops.errors import RecordNotFoundError, WorkOrderError
 from waterops.model.accounts import User
 from waterops.model.work_orders import (
     LinkKind,
@@ -26,7 +26,7 @@ from waterops.model.work_orders import (
 )
 from waterops.store.accounts_store import from_us, insert_audit, to_us
 from waterops.store.engine import WRITE_OPTION
-from waterops.store.faults import DATABASE_FAULTS, database_faults, reason_of
+from waterops.store.faults import database_faults, write_transaction
 from waterops.store.tables import metadata
 
 work_orders = sa.Table(
@@ -287,14 +287,11 @@ class WorkOrdersStore:
     @contextmanager
     def transaction(self) -> Iterator[WorkOrdersTransaction]:
         """One write transaction; everything in it is committed together or not at all."""
-        try:
-            with self._writer.begin() as conn:
-                yield WorkOrdersTransaction(conn)
-        except sa.exc.IntegrityError as exc:
-            raise WorkOrderError(f"cannot store the work order: {reason_of(exc)}") from exc
-        except DATABASE_FAULTS as exc:
-            where = self.engine.url.render_as_string()
-            raise StoreError(f"{where}: cannot write work orders: {reason_of(exc)}") from exc
+        with write_transaction(
+            self.engine, self._writer, "write work orders",
+            lambda reason: WorkOrderError(f"cannot store the work order: {reason}"),
+        ) as conn:
+            yield WorkOrdersTransaction(conn)
 
     @database_faults("read a work order")
     def order(self, order_id: int) -> WorkOrder:

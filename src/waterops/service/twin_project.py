@@ -126,6 +126,10 @@ class TwinProject:
         """
         ph = self._ph
         tk.setoption(ph, tk.PRESS_UNITS, tk.METERS)
+        # A file's UNBALANCED STOP halts EPANET at the first period it cannot balance, which
+        # would end the open-ended twin for good (an unmodelled leak can do it); the twin goes
+        # on with 10 extra trials instead, as EPANET's CONTINUE 10 does (EPANET manual, [OPTIONS]).
+        tk.setoption(ph, tk.UNBALANCED, 10)
         if self.pressure_driven is not None:  # pressures in m: the unit was switched above
             pda = self.pressure_driven
             tk.setdemandmodel(

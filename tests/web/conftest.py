@@ -140,6 +140,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
                                   timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    _wait_for_language_on_goto(tab)
     errors: list[str] = []
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
@@ -152,6 +153,24 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         finally:
             context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _wait_for_language_on_goto(tab: Any) -> None:
+    """Make ``tab.goto`` return only once the page has loaded its language bundle.
+
+    The pages fetch their messages after the load event (``initI18n`` in common.js) and mark
+    ``<html data-i18n-ready=LANG>`` when the texts are in place; a test that looked for a
+    Chinese heading straight after ``goto`` could see the English placeholder (a CI flake).
+    Pages that are not ours (no marker ever) are not waited for beyond the load event."""
+    plain_goto = tab.goto
+
+    def goto(url: str, **kwargs: Any) -> Any:
+        response = plain_goto(url, **kwargs)
+        if "/static/" not in url and "/api/" not in url:
+            tab.wait_for_selector("html[data-i18n-ready]", state="attached")
+        return response
+
+    tab.goto = goto
 
 
 def log_in(page: Any, base_url: str, username: str, password: str, *, lang: str = "en") -> None:

@@ -120,6 +120,8 @@ export async function initI18n(...bundles) {
     if (response.ok) Object.assign(messages, await response.json());
   }
   applyI18n(document);
+  // a marker for people's tools and the browser tests: the page now speaks its language
+  document.documentElement.dataset.i18nReady = language;
   return language;
 }
 

@@ -58,6 +58,11 @@ FLOW_UNITS = ("CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "C
 NODE_TYPES = ("junction", "reservoir", "tank")
 LINK_TYPES = ("cvpipe", "pipe", "pump", "prv", "psv", "pbv", "fcv", "tcv", "gpv", "pcv")
 
+try:  # pandas >= 3.0: the documented low-level constructor for arrays already in block form
+    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
+except ImportError:  # pragma: no cover - pandas 2.x
+    _from_blocks = None
+
 _ERROR_RE = re.compile(r"Error (\d+):\s*(.*)")
 _SECTION_LINE_RE = re.compile(r"in \[(\w+)\] section:?\s*$", re.IGNORECASE)
 _ILL_CONDITIONED_RE = re.compile(r"ill-conditioned at node (\S+)", re.IGNORECASE)
@@ -229,7 +234,7 @@ class EpanetEngine:
         link_codes = [tk.getlinktype(ph, i) for i in range(1, n_links + 1)]
         self._node_types = [NODE_TYPES[c] for c in node_codes]
         self._link_types = [LINK_TYPES[c] for c in link_codes]
-        self._is_junction = np.array(node_codes) == tk.JUNCTION
+        self._n_junctions = n_junctions  # node columns [0, n_junctions) are the junctions
         self._node_buf, self._link_buf = _Vector(n_nodes), _Vector(n_links)  # reused by runs
 
     # ------------------------------------------------------------------ opening, closing
@@ -405,8 +410,11 @@ class EpanetEngine:
         if all(v is None for v in wanted.values()):
             return
         # EPANET clips the hydraulic step to the report step and the quality step to the
-        # hydraulic step: save all four, restore in reverse order (report step first).
-        for param in (tk.DURATION, tk.HYDSTEP, tk.QUALSTEP, tk.REPORTSTEP):
+        # hydraulic step: when a step changes, save all four and restore them in reverse order
+        # (report step first); the duration alone touches nothing else.
+        changed = (tk.DURATION,) if hydraulic_step_s is None and report_step_s is None else (
+            tk.DURATION, tk.HYDSTEP, tk.QUALSTEP, tk.REPORTSTEP)
+        for param in changed:
             restore.callback(tk.settimeparam, ph, param, tk.gettimeparam(ph, param))
         for param, value in wanted.items():
             if value is None:
@@ -525,9 +533,13 @@ class EpanetEngine:
         node = {k: np.empty((rows, n_nodes)) for k in node_props}
         link = {k: np.empty((rows, n_links)) for k in link_props}
         node_buf, link_buf = self._node_buf, self._link_buf
-        reads: list[tuple[Callable[..., Any], int, _Vector, npt.NDArray[np.float64]]] = [
-            (tk.getnodevalues, prop, node_buf, node[k]) for k, prop in node_props.items()
-        ] + [(tk.getlinkvalues, prop, link_buf, link[k]) for k, prop in link_props.items()]
+        reads: list[tuple[Callable[..., Any], int, Any, npt.NDArray[np.float64], Any]] = [
+            (tk.getnodevalues, prop, node_buf.buffer, node_buf.view, node[k])
+            for k, prop in node_props.items()
+        ] + [
+            (tk.getlinkvalues, prop, link_buf.buffer, link_buf.view, link[k])
+            for k, prop in link_props.items()
+        ]
         times: list[int] = []
         run_h, next_h, run_q, next_q = tk.runH, tk.nextH, tk.runQ, tk.nextQ
         phase, t = "hydraulics", 0
@@ -545,9 +557,9 @@ class EpanetEngine:
                     at_report = t >= report_start and (t - report_start) % report_step == 0
                     if at_report and len(times) < rows:
                         row = len(times)
-                        for getter, prop, buf, out in reads:
-                            getter(ph, prop, buf.buffer)
-                            out[row] = buf.view
+                        for getter, prop, buffer, view, out in reads:
+                            getter(ph, prop, buffer)
+                            out[row] = view
                         times.append(t)
                     phase = "hydraulics"
                     step = next_h(ph)
@@ -640,15 +652,9 @@ class EpanetEngine:
             node["quality"] *= factor
             link["quality"] *= factor
         index = pd.Index(np.array(times, dtype=np.int64), name="time_s")
-        node_frames = {
-            k: pd.DataFrame(v, index=index, columns=self._node_cols, copy=False)
-            for k, v in node.items()
-        }
-        link_frames = {
-            k: pd.DataFrame(v, index=index, columns=self._link_cols, copy=False)
-            for k, v in link.items()
-        }
-        per_node = _negative_pressures(node["pressure"], times, self._node_ids, self._is_junction)
+        node_frames = {k: _frame(v, index, self._node_cols) for k, v in node.items()}
+        link_frames = {k: _frame(v, index, self._link_cols) for k, v in link.items()}
+        per_node = _negative_pressures(node["pressure"], times, self._node_ids, self._n_junctions)
         return SimulationResults(
             node=node_frames,
             link=link_frames,
@@ -659,6 +665,16 @@ class EpanetEngine:
             warnings=engine_warnings + per_node,
             source=str(self._path),
         )
+
+
+def _frame(values: npt.NDArray[np.float64], index: pd.Index, columns: pd.Index) -> pd.DataFrame:
+    """A float table over ``values`` (time x element, not copied) labelled by ``index`` and
+    ``columns``. With pandas 3 it is built as the single float block it is
+    (``pandas.api.internals.create_dataframe_from_blocks``): the general constructor's type
+    inference and checks were a measurable share of a small network's run."""
+    if _from_blocks is None or values.ndim != 2 or values.shape[1] != len(columns):
+        return pd.DataFrame(values, index=index, columns=columns, copy=False)
+    return _from_blocks([(values.T, np.arange(values.shape[1]))], index=index, columns=columns)
 
 
 def _set_values(
@@ -700,12 +716,14 @@ def _negative_pressures(
     pressure_m: npt.NDArray[np.float64],
     times: list[int],
     node_ids: list[str],
-    is_junction: npt.NDArray[np.bool_],
+    n_junctions: int,
 ) -> list[SimulationWarning]:
-    """One warning per junction whose pressure went below zero at a report time."""
-    if not (pressure_m < 0.0).any():  # the usual case, checked at C speed
+    """One warning per junction whose pressure went below zero at a report time (junctions
+    are the first ``n_junctions`` columns: EPANET numbers them before tanks and reservoirs)."""
+    junctions = pressure_m[:, :n_junctions]
+    if junctions.size == 0 or junctions.min() >= 0.0:  # the usual case, checked at C speed
         return []
-    below = (pressure_m < 0.0) & is_junction
+    below = junctions < 0.0
     found = []
     for col in np.flatnonzero(below.any(axis=0)):
         first = int(np.argmax(below[:, col]))

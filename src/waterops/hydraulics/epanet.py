@@ -674,7 +674,10 @@ def _frame(values: npt.NDArray[np.float64], index: pd.Index, columns: pd.Index) 
     inference and checks were a measurable share of a small network's run."""
     if _from_blocks is None or values.ndim != 2 or values.shape[1] != len(columns):
         return pd.DataFrame(values, index=index, columns=columns, copy=False)
-    return _from_blocks([(values.T, np.arange(values.shape[1]))], index=index, columns=columns)
+    frame: pd.DataFrame = _from_blocks(
+        [(values.T, np.arange(values.shape[1]))], index=index, columns=columns
+    )
+    return frame
 
 
 def _set_values(

@@ -57,6 +57,36 @@ def test_missing_file_is_a_network_file_error(tmp_path: Path) -> None:
     assert "not found" in err.value.reason
 
 
+def test_a_folder_is_not_a_network_file(tmp_path: Path) -> None:
+    with pytest.raises(NetworkFileError) as err:
+        EpanetEngine.open(tmp_path)
+    assert "not found" in err.value.reason
+
+
+def test_a_removed_scratch_folder_is_made_again(net1_path: Path) -> None:
+    """Report files go to one scratch folder per process, not checked before every open: when
+    a temp cleaner removed it, EPANET's 'cannot open report file' makes it again."""
+    import shutil
+
+    from waterops.hydraulics.epanet import scratch_dir
+
+    shutil.rmtree(scratch_dir())
+    results = simulate(net1_path, duration_s=3600)
+    assert len(results.time_s) == 2 and scratch_dir(check=False).is_dir()
+
+
+def test_runs_do_not_share_mutable_labels(net1_path: Path) -> None:
+    """Column and time labels are remembered by content, but each run gets its own Index
+    objects: renaming one result's axis leaves the next result alone."""
+    first = simulate(net1_path, duration_s=3600)
+    first.node["pressure"].columns.name = "renamed"
+    first.node["pressure"].index.name = "renamed"
+    second = simulate(net1_path, duration_s=3600)
+    assert second.node["pressure"].columns.name == "node"
+    assert second.node["pressure"].index.name == "time_s"
+    assert list(second.node["pressure"].columns) == list(first.node["pressure"].columns)
+
+
 def test_invalid_file_names_line_and_reason(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.inp", BAD_FILE)
     with pytest.raises(NetworkFileError) as err:
@@ -123,6 +153,8 @@ def test_repeated_runs_are_identical_and_options_restored(net1_path: Path) -> No
             demand_model=PressureDriven(0.0, 30.0, 0.5),
         )
         assert list(short.time_s) == list(range(0, 7201, 900))
+        assert _options(engine) == before
+        engine.run(duration_s=3600)  # the duration alone is saved and restored
         assert _options(engine) == before
         again = engine.run()
     for table in ("pressure", "head", "demand"):

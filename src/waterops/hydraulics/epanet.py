@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import itertools
 import os
 import re
@@ -184,14 +185,46 @@ _SCRATCH: Path | None = None
 _REPORT_NUMBERS = itertools.count()
 
 
-def scratch_dir() -> Path:
+def scratch_dir(*, check: bool = True) -> Path:
     """The process's temporary directory for EPANET report files (made on first use, removed
-    at exit). Files in it get unique names, so forked worker processes may share it."""
+    at exit). Files in it get unique names, so forked worker processes may share it.
+    ``check=False`` skips asking the file system whether it still exists (opening a network
+    asks again only when EPANET cannot write its report there)."""
     global _SCRATCH
-    if _SCRATCH is None or not _SCRATCH.is_dir():
+    if _SCRATCH is None or (check and not _SCRATCH.is_dir()):
         _SCRATCH = Path(tempfile.mkdtemp(prefix="waterops-epanet-"))
         atexit.register(shutil.rmtree, str(_SCRATCH), True)
     return _SCRATCH
+
+
+def _open_project(path: str) -> tuple[Any, str]:
+    """A toolkit project with ``path`` read, and its report file's path.
+
+    The scratch directory is not looked for beforehand (a visible share of a small network's
+    run): only when EPANET cannot write its report (code 303: the scratch directory was
+    removed under us) is the directory made again and the file opened once more. Other
+    failures raise :class:`_OpenFailed`, the project closed, its report left to be read."""
+    for attempt in (1, 2):
+        name = f"{os.getpid()}-{next(_REPORT_NUMBERS)}.rpt"
+        report = os.path.join(scratch_dir(check=attempt == 2), name)
+        handle = tk.createproject()
+        try:
+            tk.open(handle, path, report, "")
+        except Exception as exc:
+            _close_quietly(handle)
+            if attempt == 1 and _toolkit_error(exc)[0] == 303:
+                continue
+            raise _OpenFailed(exc, report) from None
+        return handle, report
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _OpenFailed(Exception):
+    """EPANET refused a file: the toolkit's exception and the report file it wrote."""
+
+    def __init__(self, exc: Exception, report: str) -> None:
+        super().__init__(str(exc))
+        self.exc, self.report = exc, report
 
 
 class EpanetEngine:
@@ -201,11 +234,11 @@ class EpanetEngine:
     code may change the project through :attr:`handle` between runs (scenarios do).
     """
 
-    def __init__(self, handle: Any, path: Path, report_path: Path) -> None:
+    def __init__(self, handle: Any, path: Path, report_path: str | Path) -> None:
         self._handle = handle
         self._path = path
-        self._report_path = report_path
-        self._copy_path = report_path.with_suffix(".copy.rpt")
+        self._report_path = os.fspath(report_path)
+        self._copy_path = self._report_path.removesuffix(".rpt") + ".copy.rpt"
         self._copied = False  # the copy exists only once a report was read
         self._closed = False
         self._report_dirty = False
@@ -223,9 +256,8 @@ class EpanetEngine:
         self._link_ids = [tk.getlinkid(ph, i) for i in range(1, n_links + 1)]
         self._node_pos: dict[str, int] | None = None  # built on the first lookup
         self._link_pos: dict[str, int] | None = None
-        # object-dtype labels, as in WNTR: pandas' arrow strings cost 5x more to build
-        self._node_cols = pd.Index(self._node_ids, name="node", dtype=object)
-        self._link_cols = pd.Index(self._link_ids, name="link", dtype=object)
+        self._node_cols = _labels("node", tuple(self._node_ids))
+        self._link_cols = _labels("link", tuple(self._link_ids))
         # EPANET numbers junctions first, then reservoirs and tanks: only those need asking
         n_junctions = n_nodes - tk.getcount(ph, tk.TANKCOUNT)
         node_codes = [tk.JUNCTION] * n_junctions + [
@@ -250,17 +282,15 @@ class EpanetEngine:
             when the toolkit fails for another reason.
         """
         path = Path(path)
-        if not path.is_file():
+        if not os.path.isfile(path):  # EPANET would read a folder as an empty network
             raise NetworkFileError(path, None, "file not found")
-        report_path = scratch_dir() / f"{os.getpid()}-{next(_REPORT_NUMBERS)}.rpt"
-        handle = tk.createproject()
         try:
-            tk.open(handle, str(path), str(report_path), "")
-        except Exception as exc:
-            code, reason = _toolkit_error(exc)
-            _close_quietly(handle)
+            handle, report_file = _open_project(str(path))
+        except _OpenFailed as failed:
+            report_path = Path(failed.report)
             report = report_path.read_text(errors="replace") if report_path.exists() else ""
             report_path.unlink(missing_ok=True)
+            code, reason = _toolkit_error(failed.exc)
             details = _file_errors(report, path)
             if details:
                 line, first = details[0]
@@ -271,7 +301,7 @@ class EpanetEngine:
             raise EngineError(code, reason, path) from None
         # Status lines cost time on every step and nobody reads them; warnings still come.
         tk.setstatusreport(handle, tk.NO_REPORT)
-        return cls(handle, path, report_path)
+        return cls(handle, path, report_file)
 
     def close(self) -> None:
         """Free the project and its temporary report file."""
@@ -623,8 +653,9 @@ class EpanetEngine:
         copy = self._copy_path
         self._copied = True
         try:
-            tk.copyreport(self._handle, str(copy))
-            return copy.read_text(errors="replace")
+            tk.copyreport(self._handle, copy)
+            with open(copy, encoding="utf-8", errors="replace") as text:
+                return text.read()
         except Exception:  # a report that cannot be copied leaves only our own checks
             return ""
 
@@ -651,9 +682,10 @@ class EpanetEngine:
             factor = _quality_factor(quality)
             node["quality"] *= factor
             link["quality"] *= factor
-        index = pd.Index(np.array(times, dtype=np.int64), name="time_s")
-        node_frames = {k: _frame(v, index, self._node_cols) for k, v in node.items()}
-        link_frames = {k: _frame(v, index, self._link_cols) for k, v in link.items()}
+        index = _time_index(tuple(times)).view()
+        node_cols, link_cols = self._node_cols.view(), self._link_cols.view()
+        node_frames = {k: _frame(v, index, node_cols) for k, v in node.items()}
+        link_frames = {k: _frame(v, index, link_cols) for k, v in link.items()}
         per_node = _negative_pressures(node["pressure"], times, self._node_ids, self._n_junctions)
         return SimulationResults(
             node=node_frames,
@@ -665,6 +697,22 @@ class EpanetEngine:
             warnings=engine_warnings + per_node,
             source=str(self._path),
         )
+
+
+@functools.lru_cache(maxsize=32)
+def _labels(name: str, ids: tuple[str, ...]) -> pd.Index:
+    """Column labels for element ``ids`` (object dtype, as in WNTR: pandas' arrow strings cost
+    5x more to build). Remembered by content: the runs of one network read the same ids from
+    the toolkit and get a view of the same immutable Index (its own object, so renaming one
+    table's axis does not rename another's) instead of building it again, which was a tenth
+    of a small network's run."""
+    return pd.Index(list(ids), name=name, dtype=object)
+
+
+@functools.lru_cache(maxsize=32)
+def _time_index(times_s: tuple[int, ...]) -> pd.Index:
+    """The ``time_s`` row labels of a run's report times (remembered like :func:`_labels`)."""
+    return pd.Index(np.array(times_s, dtype=np.int64), name="time_s")
 
 
 def _frame(values: npt.NDArray[np.float64], index: pd.Index, columns: pd.Index) -> pd.DataFrame:

@@ -231,6 +231,22 @@ def test_closed_link_and_pump_off_stay_shut_against_controls(net1: EpanetEngine)
     assert (base.link["flowrate"]["110"].abs() > 1e-6).any()
 
 
+def test_opening_a_pump_closed_in_the_file_runs_it(net1_path: Path, tmp_path: Path) -> None:
+    """A pump CLOSED in [STATUS] has speed 0 in EPANET: opening it must also give it its
+    nominal speed (it delivered nothing before this was fixed), and undo gives both back."""
+    text = net1_path.read_text().replace("[STATUS]\n", "[STATUS]\n 9 CLOSED\n", 1)
+    start, end = text.index("[CONTROLS]"), text.index("[", text.index("[CONTROLS]") + 1)
+    path = tmp_path / "closed_pump.inp"
+    path.write_text(text[:start] + "[CONTROLS]\n\n" + text[end:])
+    with EpanetEngine.open(path) as engine:
+        before = engine.run(duration_s=3600)
+        assert (before.link["flowrate"]["9"] == 0).all()
+        opened = run_with(engine, (SetLinkStatus("9", open=True),), duration_s=3600)
+        assert (opened.link["flowrate"]["9"] > 0.05).all()  # Net1's pump: ~0.1 m³/s
+        assert (opened.link["status"]["9"] == 1).all()
+        assert_same_results(before, engine.run(duration_s=3600))
+
+
 def test_pump_speed_runs_the_pump_all_along(net1: EpanetEngine) -> None:
     slow = run_with(net1, (PumpSpeed("9", 0.8),))
     full = run_with(net1, (PumpSpeed("9", 1.0),))

@@ -200,8 +200,14 @@ class SetLinkStatus:
         setting = tk.getlinkvalue(ph, i, tk.INITSETTING)
         resume = _suspend_link_controls(ph, i)
         tk.setlinkvalue(ph, i, tk.INITSTATUS, tk.OPEN if self.open else tk.CLOSED)
+        # A pump closed in the file has speed 0: opening it runs it at its nominal speed.
+        restart = self.open and tk.getlinktype(ph, i) == tk.PUMP and setting <= 0.0
+        if restart:
+            tk.setlinkvalue(ph, i, tk.INITSETTING, 1.0)
 
         def undo() -> None:
+            if restart:  # speed 0 again, then the file's status
+                tk.setlinkvalue(ph, i, tk.INITSETTING, setting)
             if status in (tk.OPEN, tk.CLOSED):
                 tk.setlinkvalue(ph, i, tk.INITSTATUS, status)
             else:  # an active valve: giving back its setting makes it active again

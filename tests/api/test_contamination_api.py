@@ -29,6 +29,7 @@ def test_spread_roles_and_input(api: Api) -> None:
     unknown = api.client.post(f"{URL}/spread", headers=engineer,
                               json={**SPREAD, "node_id": "NOPE"})
     assert unknown.status_code == 422 and "unknown node 'NOPE'" in unknown.json()["detail"]
+    assert "/" not in unknown.json()["detail"]  # the network file by name, not its server path
 
     answer = api.client.post(f"{URL}/spread", headers=engineer, json=SPREAD)
     assert answer.status_code == 200, answer.text

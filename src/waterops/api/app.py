@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -162,6 +164,18 @@ def status_of(exc: WaterOpsError) -> int:
     return next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 400)
 
 
+def public_detail(exc: WaterOpsError) -> str:
+    """The error's message as told to an HTTP client: server file paths the error names
+    (its ``path`` or ``where``, e.g. the network file of an unknown element) are cut to the
+    file's name, so the answer does not show how the server's disk is laid out."""
+    detail = str(exc)
+    for attribute in ("path", "where"):
+        value = getattr(exc, attribute, None)
+        if isinstance(value, str | PurePath) and str(value) and os.path.isabs(value):
+            detail = detail.replace(str(value), PurePath(value).name)
+    return detail
+
+
 def problem(
     request: Request,
     status: int,
@@ -195,7 +209,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         if status >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc)
-        return problem(request, status, str(exc), type(exc).__name__, headers)
+        return problem(request, status, public_detail(exc), type(exc).__name__, headers)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

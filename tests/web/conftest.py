@@ -173,6 +173,20 @@ def _wait_for_language_on_goto(tab: Any) -> None:
     tab.goto = goto
 
 
+def expect_focus(page: Any, prop: str, value: str, *, timeout_ms: int = 5_000) -> None:
+    """Wait until the focused element's ``prop`` (``id``, ``tagName`` …) is ``value``; fail
+    naming what has the focus instead. Pages move the focus after a key press or a view
+    change in their own time: asserting at once raced them on a busy CI machine."""
+    try:
+        page.wait_for_function(
+            "([prop, value]) => document.activeElement && document.activeElement[prop] === value",
+            arg=[prop, value], timeout=timeout_ms,
+        )
+    except Exception:
+        actual = page.evaluate(f"document.activeElement && document.activeElement.{prop}")
+        raise AssertionError(f"focus: {prop} is {actual!r}, expected {value!r}") from None
+
+
 def log_in(page: Any, base_url: str, username: str, password: str, *, lang: str = "en") -> None:
     """Log in through the log-in page, as a person would."""
     page.goto(f"{base_url}/?lang={lang}")

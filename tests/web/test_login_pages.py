@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from waterops.model.accounts import Role
-from web.conftest import WebServer, check_accessibility, log_in
+from web.conftest import WebServer, check_accessibility, expect_focus, log_in
 
 
 def test_the_log_in_page_is_accessible_in_both_languages(page: Any, web_server: WebServer) -> None:
@@ -32,7 +32,7 @@ def test_the_log_in_form_works_from_the_keyboard(page: Any, web_server: WebServe
     username, password = web_server.user(Role.PLANNER)
     page.goto(f"{web_server.base_url}/?lang=en")
     page.keyboard.press("Tab")  # the skip link comes first
-    assert page.evaluate("document.activeElement.className") == "skip-link"
+    expect_focus(page, "className", "skip-link")
     page.get_by_label("User name").focus()
     page.keyboard.type(username)
     page.keyboard.press("Tab")

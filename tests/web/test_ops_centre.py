@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from waterops.model.accounts import Role
-from web.conftest import WebServer, check_accessibility, log_in
+from web.conftest import WebServer, check_accessibility, expect_focus, log_in
 from web.ops_support import open_ops, raise_alarm, serve_network
 
 
@@ -137,7 +137,7 @@ def test_a_new_alarm_appears_live_and_is_worked_from_the_keyboard(page: Any,
     nav = page.get_by_role("navigation", name="Views of the operations centre")
     nav.get_by_role("link", name="Map").focus()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "Alarms"
+    expect_focus(page, "textContent", "Alarms")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"#alarms$"))
     page.locator(".ops-nav a[data-view='alarms'][aria-current='page']").wait_for()
@@ -160,7 +160,7 @@ def test_a_new_alarm_appears_live_and_is_worked_from_the_keyboard(page: Any,
     # assign: the form opens with the focus in it; type, Enter
     row.get_by_role("button", name="Assign P-LIVE-1").focus()
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.name") == "assignee"
+    expect_focus(page, "name", "assignee")
     page.keyboard.press("Control+A")
     page.keyboard.type("crew-7")
     page.keyboard.press("Enter")

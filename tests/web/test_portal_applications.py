@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from waterops.model.accounts import Role
-from web.conftest import WebServer, check_accessibility
+from web.conftest import WebServer, check_accessibility, expect_focus
 from web.portal_world import customer_api, portal_login, small_pdf, staff
 
 
@@ -116,22 +116,22 @@ def test_the_application_flow_works_from_the_keyboard(page: Any, web_server: Web
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"#apply$"))
     # the view's heading takes the focus; the form follows in tab order
-    assert page.evaluate("document.activeElement.tagName") == "H2"
+    expect_focus(page, "tagName", "H2")
     page.keyboard.press("Tab")  # the process: standard is chosen
-    assert page.evaluate("document.activeElement.id") == "template-standard"
+    expect_focus(page, "id", "template-standard")
     page.keyboard.press("ArrowDown")  # arrow keys move within the radio group: express
-    assert page.evaluate("document.activeElement.id") == "template-express"
+    expect_focus(page, "id", "template-express")
     assert page.get_by_label(re.compile("External works")).is_disabled()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "address"
+    expect_focus(page, "id", "address")
     page.keyboard.type("8 Canal Lane")
     page.keyboard.press("Tab")
     page.keyboard.type("+86 139 1111 2222")
     page.keyboard.press("Tab")  # the meter size keeps DN15
     page.keyboard.press("Tab")  # the disabled check box is skipped: the Next button
-    assert page.evaluate("document.activeElement.id") == "next"
+    expect_focus(page, "id", "next")
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "document"
+    expect_focus(page, "id", "document")
     pdf = tmp_path / "licence.pdf"
     pdf.write_bytes(small_pdf("Licence"))
     with page.expect_file_chooser() as chooser:
@@ -139,7 +139,7 @@ def test_the_application_flow_works_from_the_keyboard(page: Any, web_server: Web
     chooser.value.set_files(str(pdf))
     page.keyboard.press("Tab")  # back to step 1
     page.keyboard.press("Tab")  # submit
-    assert page.evaluate("document.activeElement.id") == "submit-application"
+    expect_focus(page, "id", "submit-application")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"#applications/\d+$"))
     page.locator("#app-state").filter(has_text="Application received").wait_for()
@@ -155,7 +155,7 @@ def test_the_application_flow_works_from_the_keyboard(page: Any, web_server: Web
     # withdraw with the keyboard: the confirmation takes the focus
     page.get_by_role("button", name="Withdraw the application").focus()
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "withdraw-yes"
+    expect_focus(page, "id", "withdraw-yes")
     page.keyboard.press("Enter")
     page.locator("#app-state").filter(has_text="Withdrawn").wait_for()
     assert page.locator("#stages li .stage-status").all_inner_texts() == [

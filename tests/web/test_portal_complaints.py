@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from waterops.model.accounts import Role
-from web.conftest import WebServer, check_accessibility
+from web.conftest import WebServer, check_accessibility, expect_focus
 from web.portal_world import LOW_PRESSURE_ROOM, portal_login, seed_booster_trip, staff
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -107,7 +107,7 @@ def test_a_wrong_location_is_named_before_sending(page: Any, web_server: WebServ
         "A longitude between -180 and 180 degrees.")
     assert page.locator("#latitude-error").inner_text() == (
         "A latitude between -90 and 90 degrees.")
-    assert page.evaluate("document.activeElement.id") == "longitude"
+    expect_focus(page, "id", "longitude")
     assert page.get_by_role("alert").inner_text() == "Please correct the marked fields."
     # a node the network does not have: the API's problem detail is shown
     page.get_by_label("At a network point").check()

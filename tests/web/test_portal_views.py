@@ -24,7 +24,7 @@ from waterops.model.workdays import SlaState
 from waterops.store.notices_store import Contact, NoticesStore
 from waterops.store.telemetry_store import TelemetryStore
 from waterops.web.app import STATIC_DIR
-from web.conftest import WebServer, check_accessibility
+from web.conftest import WebServer, check_accessibility, expect_focus
 from web.portal_world import portal_login, staff
 
 RAW_KEY = re.compile(r"\b(portal|state|template|category|complaint_state|problem_state|notice|"
@@ -55,7 +55,7 @@ def test_a_visitor_registers_as_an_enterprise_and_is_logged_in(page: Any,
     page.get_by_role("button", name="Open the account").click()
     assert page.locator("#reg-password-error").inner_text() == "At least 10 characters."
     assert page.locator("#reg-password2-error").inner_text() == "The two passwords differ."
-    assert page.evaluate("document.activeElement.id") == "reg-password"
+    expect_focus(page, "id", "reg-password")
     page.get_by_label("Password", exact=True).fill("a long password 1")
     page.get_by_label("Password again").fill("a long password 1")
     page.get_by_role("button", name="Open the account").click()
@@ -214,7 +214,7 @@ def test_an_enterprise_without_a_linked_account_is_told_so(page: Any,
     page.get_by_label("Contact phone").fill("0571 8888 0000")
     page.get_by_role("button", name="Next: the document").click()
     assert page.locator("#park-id-error").inner_text() == "Please fill this in."
-    assert page.evaluate("document.activeElement.id") == "park-id"
+    expect_focus(page, "id", "park-id")
     page.get_by_label("Industrial park", exact=True).fill("P1")
     page.get_by_role("button", name="Next: the document").click()
     page.locator("#step-2").wait_for()

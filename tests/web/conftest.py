@@ -203,6 +203,7 @@ def login(page: Any, web_server: WebServer) -> Callable[..., None]:
         username, password = web_server.user(role)
         log_in(page, web_server.base_url, username, password, lang=lang)
         page.wait_for_url(re.compile(r"/(ops|portal)"))
+        page.wait_for_selector("html[data-i18n-ready]", state="attached")  # texts in place
 
     return do
 

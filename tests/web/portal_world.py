@@ -41,6 +41,7 @@ def portal_login(page: Any, web_server: WebServer, role: Role | str = Role.HOUSE
     username, password = web_server.user(role)
     log_in(page, web_server.base_url, username, password, lang=lang)
     page.wait_for_url(re.compile(r"/portal"))
+    page.wait_for_selector("html[data-i18n-ready]", state="attached")  # texts in place
     page.locator("#view h2").first.wait_for()
     return Customer(username, password, user_id(web_server, username))
 

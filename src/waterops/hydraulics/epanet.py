@@ -59,6 +59,14 @@ FLOW_UNITS = ("CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "C
 NODE_TYPES = ("junction", "reservoir", "tank")
 LINK_TYPES = ("cvpipe", "pipe", "pump", "prv", "psv", "pbv", "fcv", "tcv", "gpv", "pcv")
 
+# The compiled functions behind owa-epanet's ``epanet.toolkit`` (same names and arguments):
+# the time loop calls them directly, without the module's pure-Python trampolines (one frame
+# per call, about 200 calls per day of hourly reports); any other build: the module itself.
+_FAST: Any = getattr(tk, "_toolkit", tk)
+if not all(hasattr(_FAST, f) for f in ("runH", "nextH", "runQ", "nextQ", "getnodevalues",
+                                       "getlinkvalues")):  # pragma: no cover
+    _FAST = tk
+
 try:  # pandas >= 3.0: the documented low-level constructor for arrays already in block form
     from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
 except ImportError:  # pragma: no cover - pandas 2.x
@@ -564,14 +572,14 @@ class EpanetEngine:
         link = {k: np.empty((rows, n_links)) for k in link_props}
         node_buf, link_buf = self._node_buf, self._link_buf
         reads: list[tuple[Callable[..., Any], int, Any, npt.NDArray[np.float64], Any]] = [
-            (tk.getnodevalues, prop, node_buf.buffer, node_buf.view, node[k])
+            (_FAST.getnodevalues, prop, node_buf.buffer, node_buf.view, node[k])
             for k, prop in node_props.items()
         ] + [
-            (tk.getlinkvalues, prop, link_buf.buffer, link_buf.view, link[k])
+            (_FAST.getlinkvalues, prop, link_buf.buffer, link_buf.view, link[k])
             for k, prop in link_props.items()
         ]
         times: list[int] = []
-        run_h, next_h, run_q, next_q = tk.runH, tk.nextH, tk.runQ, tk.nextQ
+        run_h, next_h, run_q, next_q = _FAST.runH, _FAST.nextH, _FAST.runQ, _FAST.nextQ
         phase, t = "hydraulics", 0
         # owa-epanet echoes each EPANET warning code as a bare Python warning; they are caught
         # here only to know that the report file (with element and time) is worth reading.

@@ -60,11 +60,13 @@ NODE_TYPES = ("junction", "reservoir", "tank")
 LINK_TYPES = ("cvpipe", "pipe", "pump", "prv", "psv", "pbv", "fcv", "tcv", "gpv", "pcv")
 
 # The compiled functions behind owa-epanet's ``epanet.toolkit`` (same names and arguments):
-# the time loop calls them directly, without the module's pure-Python trampolines (one frame
-# per call, about 200 calls per day of hourly reports); any other build: the module itself.
+# the time loop and the id/type reads call them directly, without the module's pure-Python
+# trampolines (one frame per call: about 200 calls per day of hourly reports, one or two per
+# element at opening); any other build: the module itself.
 _FAST: Any = getattr(tk, "_toolkit", tk)
 if not all(hasattr(_FAST, f) for f in ("runH", "nextH", "runQ", "nextQ", "getnodevalues",
-                                       "getlinkvalues")):  # pragma: no cover
+                                       "getlinkvalues", "getnodeid", "getlinkid",
+                                       "getlinktype")):  # pragma: no cover
     _FAST = tk
 
 try:  # pandas >= 3.0: the documented low-level constructor for arrays already in block form
@@ -260,8 +262,9 @@ class EpanetEngine:
         ph = self._handle
         n_nodes = tk.getcount(ph, tk.NODECOUNT)
         n_links = tk.getcount(ph, tk.LINKCOUNT)
-        self._node_ids = [tk.getnodeid(ph, i) for i in range(1, n_nodes + 1)]
-        self._link_ids = [tk.getlinkid(ph, i) for i in range(1, n_links + 1)]
+        node_id, link_id, link_type = _FAST.getnodeid, _FAST.getlinkid, _FAST.getlinktype
+        self._node_ids = [node_id(ph, i) for i in range(1, n_nodes + 1)]
+        self._link_ids = [link_id(ph, i) for i in range(1, n_links + 1)]
         self._node_pos: dict[str, int] | None = None  # built on the first lookup
         self._link_pos: dict[str, int] | None = None
         self._node_cols = _labels("node", tuple(self._node_ids))
@@ -271,7 +274,7 @@ class EpanetEngine:
         node_codes = [tk.JUNCTION] * n_junctions + [
             tk.getnodetype(ph, i) for i in range(n_junctions + 1, n_nodes + 1)
         ]
-        link_codes = [tk.getlinktype(ph, i) for i in range(1, n_links + 1)]
+        link_codes = [link_type(ph, i) for i in range(1, n_links + 1)]
         self._node_types = [NODE_TYPES[c] for c in node_codes]
         self._link_types = [LINK_TYPES[c] for c in link_codes]
         self._n_junctions = n_junctions  # node columns [0, n_junctions) are the junctions

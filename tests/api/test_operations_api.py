@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from api.conftest import Api
+from problem_networks import DEMAND_JUMP
 from waterops.config import load_settings
+from waterops.io.inp import read_inp
 from waterops.model.utility import UtilityLayout
 from waterops.service.alarm_feed import AlarmFeed
 from waterops.service.alarms import AlarmService
@@ -167,9 +169,12 @@ def test_twin_state_and_values_aligned_with_the_map(api: Api, demo: Demo) -> Non
     assert body["time_s"] == state.time_s == 3600
     assert {d["dma_id"] for d in body["dmas"]} == {d.id for d in demo.layout.dmas}
     assert sum(body["source_shares"].values()) == pytest.approx(1.0, abs=0.02)
+    assert body["hydraulics_converged"] is state.hydraulics_converged is True
+    assert body["unconverged_updates"] == 0 and body["engine_warnings"] == []
     m = api.client.get("/api/v1/network/map", headers=staff).json()
     nodes = api.client.get("/api/v1/twin/nodes?quantity=pressure", headers=staff).json()
     assert nodes["ids"] == m["node_ids"] and nodes["unit"] == "m"
+    assert nodes["hydraulics_converged"] is True
     for node in ("JUNCTION-75", "RES-SHUIKU"):
         assert nodes["values"][m["node_ids"].index(node)] == pytest.approx(state.pressure_m[node])
     links = api.client.get("/api/v1/twin/links?quantity=velocity", headers=staff).json()
@@ -179,6 +184,28 @@ def test_twin_state_and_values_aligned_with_the_map(api: Api, demo: Demo) -> Non
     problem(api.client.get("/api/v1/twin/nodes?quantity=chlorine", headers=staff), 409,
             "does not model chlorine")
     assert api.client.get("/api/v1/twin/nodes?quantity=colour", headers=staff).status_code == 422
+
+
+def test_twin_state_says_when_its_hydraulics_did_not_converge(
+    api: Api, layout: UtilityLayout, tmp_path: Path
+) -> None:
+    path = tmp_path / "jump.inp"
+    path.write_text(DEMAND_JUMP)  # one trial cannot follow the demand's jump at 1 h
+    live = Live(layout, read_inp(path))
+    api.app.state.live = live
+    staff = api.staff("disp", "dispatcher")
+    with Twin(path, [], settings=TwinSettings(source_shares=False)) as twin:
+        for t_s in (0, 1800, 3600):
+            state = twin.update(t_s, {})
+            live.set_twin_state(state, datetime(2026, 12, 7, 8, 0) + timedelta(seconds=t_s))
+            body = api.client.get("/api/v1/twin/state", headers=staff).json()
+            assert body["time_s"] == t_s
+            assert body["hydraulics_converged"] is state.hydraulics_converged
+            assert body["unconverged_updates"] == state.unconverged_updates
+    assert body["hydraulics_converged"] is False and body["unconverged_updates"] == 1
+    unstable = [w for w in body["engine_warnings"] if w["kind"] == "unstable"]
+    assert unstable and unstable[0]["time_s"] == 3600 and unstable[0]["element"] is None
+    assert "WARNING" in unstable[0]["message"]
 
 
 # -- alarms and incidents ----------------------------------------------------------------------

@@ -79,9 +79,10 @@ import pandas as pd
 from waterops.detection.residuals import ResidualStatistics
 from waterops.errors import ConfigError
 from waterops.hydraulics import PressureDriven, Trace, WaterAge
+from waterops.hydraulics.results import SimulationWarning
 from waterops.model.telemetry import QualityFlag, Quantity, Reading, Sensor
 from waterops.model.utility import Dma, UtilityLayout
-from waterops.service.twin_project import TwinProject
+from waterops.service.twin_project import TwinProject, converged
 
 ReadingValue = float | tuple[float, int] | Reading
 """What a reading may be given as: a value in SI, ``(value, flags)`` or a Reading."""
@@ -178,6 +179,19 @@ class TwinState:
         ``bias``, ``rms`` and ``z`` (innovation scored against the sensor's history)
     released_controls : controls and rules of the file that the twin disabled because
         measurements set their links
+    hydraulics_converged : whether EPANET balanced every period it solved for this update
+        (from the last update's time to ``time_s``: tank integration, prediction and
+        state). ``False``: at least one period was unbalanced, or balanced only with its
+        link statuses frozen after the trials ran out; the heads and flows of this state,
+        and so its residuals and DMA estimates, may be meaningless. Look at
+        ``engine_warnings`` and at the boundary conditions (a measured tank level or valve
+        that the network cannot meet, a pump set beyond its curve, an unmodelled leak)
+    engine_warnings : what EPANET warned about during this update, once each, first
+        first (``kind``: ``"unbalanced"``, ``"unstable"``, ``"negative_pressure"``,
+        ``"disconnected"``, ``"pump_beyond_curve"``, ``"valve"``, ``"other"``; ``time_s``:
+        utility time [s] of the solve that warned)
+    unconverged_updates : consecutive updates, this one included, whose hydraulics did not
+        converge (0 when this one converged)
     """
 
     time_s: int
@@ -191,6 +205,9 @@ class TwinState:
     dma: pd.DataFrame
     residuals: pd.DataFrame
     released_controls: tuple[str, ...] = ()
+    hydraulics_converged: bool = True
+    engine_warnings: tuple[SimulationWarning, ...] = ()
+    unconverged_updates: int = 0
 
 
 @dataclass
@@ -269,9 +286,10 @@ class Twin:
             quality += [Trace(node) for node in self.source_nodes]
         self._projects: list[TwinProject] = []
         try:
-            for spec in quality:
-                self._projects.append(
-                    TwinProject(network_path, spec, self.settings.pressure_driven)
+            for k, spec in enumerate(quality):  # tracers solve the main project's hydraulics:
+                self._projects.append(  # only the main one reads EPANET's warnings
+                    TwinProject(network_path, spec, self.settings.pressure_driven,
+                                read_warnings=k == 0)
                 )
             main = self._projects[0]
             self._node_ids = pd.Index(main.node_ids, name="node", dtype=object)
@@ -292,6 +310,7 @@ class Twin:
         self._released: tuple[str, ...] = ()
         self._valve_settings: dict[int, float] = {}
         self._state: TwinState | None = None
+        self._unconverged = 0
 
     @classmethod
     def from_layout(
@@ -411,6 +430,13 @@ class Twin:
             project.finish()
         self._state = self._read_state(time_s, values, trusted, predicted)
         return self._state
+
+    def _engine_warnings(self) -> tuple[bool, tuple[SimulationWarning, ...]]:
+        """Whether this update's hydraulics converged, and EPANET's warnings (once each)."""
+        found: dict[tuple[str, str | None, str], SimulationWarning] = {}
+        for w in self._projects[0].take_warnings():
+            found.setdefault((w.kind, w.element, w.message), w)
+        return converged(found.values()), tuple(found.values())
 
     def close(self) -> None:
         """Close the twin's EPANET projects."""
@@ -616,6 +642,8 @@ class Twin:
                 },
                 index=self._node_ids,
             )
+        is_converged, engine_warnings = self._engine_warnings()
+        self._unconverged = 0 if is_converged else self._unconverged + 1
         return TwinState(
             time_s=time_s,
             pressure_m=pd.Series(pressure, index=self._node_ids, name="pressure_m"),
@@ -629,6 +657,9 @@ class Twin:
             dma=self._dma_table(),
             residuals=self._residual_table(values, trusted, predicted, model),
             released_controls=self._released,
+            hydraulics_converged=is_converged,
+            engine_warnings=engine_warnings,
+            unconverged_updates=self._unconverged,
         )
 
     def _dma_table(self) -> pd.DataFrame:

@@ -15,6 +15,11 @@ The toolkit calls that set a tank level, a link status or a base demand *during*
 made here on :attr:`EpanetEngine.handle` (the hydraulics package steps whole runs only).
 Measured links are taken out of the file's controls and rules (:meth:`release_links`), so a
 measured pump state is never overridden by the model's own logic; unmeasured links keep it.
+
+EPANET's warnings (a period it could not balance, negative pressures, a disconnected node, a
+pump beyond its curve) are kept with the utility time of the solve that gave them
+(:meth:`take_warnings`); :func:`converged` says whether a list of them leaves the hydraulics
+balanced. The report file is read only when EPANET warned, so a sound period costs nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import ctypes
 import warnings
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ import numpy.typing as npt
 from waterops.errors import SimulationError
 from waterops.hydraulics import EpanetEngine, PressureDriven, Trace, WaterAge
 from waterops.hydraulics.epanet import FLOW_UNITS
+from waterops.hydraulics.results import SimulationWarning
 from waterops.units import FT_M, US_FLOW_UNITS, flow_factor
 
 FloatArray = npt.NDArray[np.float64]
@@ -42,6 +49,22 @@ RUN_HORIZON_S = 10 * 365 * 86400
 
 CLOSED_FLOW_M3S = 1e-4
 """A flow-control valve measured below this flow [m³/s] is taken as closed."""
+
+UNBALANCED = "unbalanced"
+"""Kind of the warning of a period EPANET could not balance within its trials (and the ten
+extra ones the twin allows): its heads and flows do not satisfy the network's equations."""
+UNSTABLE = "unstable"
+"""Kind of the warning of a period balanced only after the trials ran out and EPANET froze
+the links' status ("System may be unstable"): a check valve, pump or valve may sit in the
+wrong state."""
+NOT_CONVERGED = frozenset({UNBALANCED, UNSTABLE})
+"""Warning kinds after which a period's hydraulics do not count as converged."""
+
+
+def converged(found: Iterable[SimulationWarning]) -> bool:
+    """Whether hydraulics that gave these warnings converged (none of :data:`NOT_CONVERGED`)."""
+    return not any(w.kind in NOT_CONVERGED for w in found)
+
 
 _NODE_PROPS = {
     "pressure": tk.PRESSURE,
@@ -70,6 +93,13 @@ class TwinProject:
     path : EPANET input file of the network
     quality : ``None`` (hydraulics only), :class:`WaterAge` or :class:`Trace`
     pressure_driven : solve with pressure-driven demand, or ``None`` for the file's model
+    read_warnings : read EPANET's report when it warns and keep what it says
+        (:meth:`take_warnings`); ``False`` only empties the report (a second project solving
+        the same hydraulics need not pay for the same words twice)
+
+    Attributes
+    ----------
+    last_solve_warned : whether EPANET warned during the last :meth:`solve`
     """
 
     def __init__(
@@ -77,8 +107,13 @@ class TwinProject:
         path: str | Path,
         quality: WaterAge | Trace | None = None,
         pressure_driven: PressureDriven | None = None,
+        read_warnings: bool = True,
     ) -> None:
         self.engine = EpanetEngine.open(path)
+        self.read_warnings = read_warnings
+        self.last_solve_warned = False
+        self._call_warned = False
+        self._warnings: list[SimulationWarning] = []
         self.quality = quality
         self.pressure_driven = pressure_driven
         ph = self.engine.handle
@@ -246,9 +281,20 @@ class TwinProject:
                 self.finish()
 
     def solve(self) -> None:
-        """Solve the hydraulics at the current time (again, after a change)."""
+        """Solve the hydraulics at the current time (again, after a change).
+
+        Whether EPANET warned is :attr:`last_solve_warned`; what it said joins
+        :meth:`take_warnings`.
+        """
         self._call(tk.runH, "solve hydraulics")
+        self.last_solve_warned = self._call_warned
         self._solved = True
+
+    def take_warnings(self) -> list[SimulationWarning]:
+        """EPANET's warnings since the last call, first first, each with the utility time
+        [s] of the solve that gave it (empty when ``read_warnings`` is off)."""
+        found, self._warnings = self._warnings, []
+        return found
 
     def finish(self) -> None:
         """Hand the final hydraulic solution of this time to the quality solver."""
@@ -256,14 +302,33 @@ class TwinProject:
             self._call(tk.runQ, "solve water quality")
 
     def _call(self, fn: Callable[..., Any], what: str, *args: int) -> int:
-        with warnings.catch_warnings():  # owa-epanet echoes EPANET warnings as bare warnings
-            warnings.simplefilter("ignore")
+        """Call a toolkit function; its result as an int. Whether EPANET warned is
+        ``_call_warned``."""
+        # owa-epanet echoes each EPANET warning as a bare Python warning ("WARNING", no code);
+        # it only says the report file (kind, element) is worth reading
+        with warnings.catch_warnings(record=True) as echoed:
+            warnings.simplefilter("always")
             try:
-                return int(fn(self._ph, *args) or 0)
+                result = int(fn(self._ph, *args) or 0)
             except Exception as exc:
                 raise SimulationError(
                     None, f"{what} at utility time {self.time_s} s: {exc}", self.engine.path
                 ) from None
+        self._call_warned = bool(echoed)
+        if echoed:
+            self._keep_warnings()
+        return result
+
+    def _keep_warnings(self) -> None:
+        """Read what EPANET wrote into its report (if wanted), then empty the report: the
+        next warning is then the only one in it, and the file does not grow for ever."""
+        if self.read_warnings:
+            for w in self.engine._read_warnings():
+                kind = w.kind
+                if kind == UNBALANCED and "unbalanced" not in w.message.lower():
+                    kind = UNSTABLE  # "Maximum trials exceeded … System may be unstable"
+                self._warnings.append(replace(w, kind=kind, time_s=self.time_s))
+        tk.clearreport(self._ph)
 
     # ------------------------------------------------------------------ boundary conditions
     def set_tank_level(self, node_index: int, level_m: float) -> float:

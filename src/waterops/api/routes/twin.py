@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from waterops.api.operations import NetworkDep, OpsReader, RunningLive
 from waterops.api.schemas.twin import (
     DmaEstimatePublic,
+    EngineWarningPublic,
     ResidualPublic,
     TwinStatePublic,
     TwinValuesPublic,
@@ -42,7 +43,8 @@ def _col(frame: pd.DataFrame, row: object, name: str) -> object:
 
 @router.get("/state", responses=_ERRORS)
 def state(_user: OpsReader, live: RunningLive) -> TwinStatePublic:
-    """Time, DMA demand multipliers, per-sensor residuals and source shares."""
+    """Time, whether the hydraulics converged (with EPANET's warnings), DMA demand
+    multipliers, per-sensor residuals and source shares."""
     twin, at = live.require_twin()
     dmas = [DmaEstimatePublic(dma_id=str(i), multiplier=_num(_col(twin.dma, i, "multiplier")),
                               multiplier_sd=_num(_col(twin.dma, i, "multiplier_sd")),
@@ -61,7 +63,13 @@ def state(_user: OpsReader, live: RunningLive) -> TwinStatePublic:
     return TwinStatePublic(time=at, time_s=twin.time_s, dmas=dmas, residuals=residuals,
                            largest_abs_z=max(zs) if zs else None,
                            source_shares=source_shares(twin),
-                           released_controls=list(twin.released_controls))
+                           released_controls=list(twin.released_controls),
+                           hydraulics_converged=twin.hydraulics_converged,
+                           unconverged_updates=twin.unconverged_updates,
+                           engine_warnings=[EngineWarningPublic(kind=w.kind, element=w.element,
+                                                                time_s=w.time_s,
+                                                                message=w.message)
+                                            for w in twin.engine_warnings])
 
 
 @router.get("/nodes", responses=_ERRORS)
@@ -73,7 +81,8 @@ def nodes(
     """The twin's value at every node, in ``/network/map`` order (chlorine: 409, the twin
     does not model it)."""
     twin, at = live.require_twin()
-    return TwinValuesPublic(time=at, quantity=quantity, unit=NODE_UNITS[quantity],
+    return TwinValuesPublic(time=at, hydraulics_converged=twin.hydraulics_converged,
+                            quantity=quantity, unit=NODE_UNITS[quantity],
                             ids=ctx.map.node_ids,
                             values=node_values(twin, ctx.map.node_ids, quantity))
 
@@ -87,6 +96,7 @@ def links(
 ) -> TwinValuesPublic:
     """The twin's value on every link, in ``/network/map`` order."""
     twin, at = live.require_twin()
-    return TwinValuesPublic(time=at, quantity=quantity, unit=LINK_UNITS[quantity],
+    return TwinValuesPublic(time=at, hydraulics_converged=twin.hydraulics_converged,
+                            quantity=quantity, unit=LINK_UNITS[quantity],
                             ids=ctx.map.link_ids,
                             values=link_values(twin, ctx.network, ctx.map.link_ids, quantity))

@@ -29,6 +29,16 @@ class ResidualPublic(BaseModel):
     z: float | None = Field(description="innovation scored against the sensor's history")
 
 
+class EngineWarningPublic(BaseModel):
+    """Something EPANET warned about while the twin solved an update."""
+
+    kind: str = Field(description="unbalanced, unstable, negative_pressure, disconnected, "
+                      "pump_beyond_curve, valve or other")
+    element: str | None = Field(description="node or link concerned; null: the whole system")
+    time_s: int = Field(description="simulated seconds of the solve that warned")
+    message: str = Field(description="EPANET's words")
+
+
 class TwinStatePublic(BaseModel):
     """The twin's latest picture of the network."""
 
@@ -40,6 +50,12 @@ class TwinStatePublic(BaseModel):
     source_shares: dict[str, float] = Field(
         description="share of the water delivered now from each source node [0-1]")
     released_controls: list[str]
+    hydraulics_converged: bool = Field(
+        description="whether EPANET balanced every period it solved for this update; false: "
+        "the state (pressures, flows, residuals, DMA estimates) may be meaningless")
+    unconverged_updates: int = Field(
+        description="consecutive updates, this one included, that did not converge")
+    engine_warnings: list[EngineWarningPublic]
 
 
 class TwinValuesPublic(BaseModel):
@@ -47,6 +63,8 @@ class TwinValuesPublic(BaseModel):
     ``link_ids`` (null where the twin has no value)."""
 
     time: datetime
+    hydraulics_converged: bool = Field(
+        description="whether the twin's hydraulics converged at this state (see /twin/state)")
     quantity: str
     unit: str
     ids: list[str]

@@ -51,6 +51,9 @@ What one update does
    and source shares (a conservative tracer per source, run in step) are the twin's
    state, and the *residual* (measured − modelled) of every pressure, flow and level sensor
    is scored against its history (:class:`~waterops.detection.residuals.ResidualStatistics`).
+   Whether EPANET balanced every period of the update is ``hydraulics_converged``, with its
+   warnings in ``engine_warnings`` (see :class:`TwinState`): a period it cannot balance does
+   not stop the twin, but its state may be meaningless and says so.
 
 At start the network is taken as full of water from the sources supplying it then, in the
 proportion of their outflows (exact with one source; otherwise an error that washes out over

@@ -25,6 +25,7 @@ balanced. The report file is read only when EPANET warned, so a sound period cos
 from __future__ import annotations
 
 import ctypes
+import re
 import warnings
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -65,6 +66,9 @@ def converged(found: Iterable[SimulationWarning]) -> bool:
     """Whether hydraulics that gave these warnings converged (none of :data:`NOT_CONVERGED`)."""
     return not any(w.kind in NOT_CONVERGED for w in found)
 
+
+_EPANET_TIME_RE = re.compile(r"\s+at \d+:\d\d:\d\d hrs")
+"""EPANET's elapsed time in a warning ("at 0:05:00 hrs"): the twin gives utility time."""
 
 _NODE_PROPS = {
     "pressure": tk.PRESSURE,
@@ -327,7 +331,8 @@ class TwinProject:
                 kind = w.kind
                 if kind == UNBALANCED and "unbalanced" not in w.message.lower():
                     kind = UNSTABLE  # "Maximum trials exceeded … System may be unstable"
-                self._warnings.append(replace(w, kind=kind, time_s=self.time_s))
+                message = _EPANET_TIME_RE.sub("", w.message)
+                self._warnings.append(replace(w, kind=kind, time_s=self.time_s, message=message))
         tk.clearreport(self._ph)
 
     # ------------------------------------------------------------------ boundary conditions

@@ -175,10 +175,10 @@ async function values(net, choice) {
   const spec = QUANTITIES[choice];
   const pending = prefetched[choice] || fetchValues(choice);
   delete prefetched[choice];
-  if (spec.source === "static") return { time: null, link: net.link_diameter_m.map((d) => (d === null ? null : spec.convert(d))) };
+  if (spec.source === "static") return { time: null, converged: null, link: net.link_diameter_m.map((d) => (d === null ? null : spec.convert(d))) };
   if (spec.source === "links") {
     const answer = await pending;
-    return { time: answer.time, link: answer.values.map((v) => (v === null ? null : spec.convert(v))) };
+    return { time: answer.time, converged: answer.hydraulics_converged, link: answer.values.map((v) => (v === null ? null : spec.convert(v))) };
   }
   const answer = await pending;
   const node = answer.values;
@@ -187,7 +187,7 @@ async function values(net, choice) {
     const known = [a, b].filter((v) => v !== null && v !== undefined);
     return known.length ? spec.convert(known.reduce((s, v) => s + v, 0) / known.length) : null;
   });
-  return { time: answer.time, link };
+  return { time: answer.time, converged: answer.hydraulics_converged, link };
 }
 
 /** Bin edges: the quantity's fixed ones, else quantiles of the values (unique, ascending). */
@@ -218,10 +218,10 @@ async function draw() {
     return;
   }
   const markerPromise = markers(net); // in parallel with the values
-  let linkValues = null, time = null;
+  let linkValues = null, time = null, converged = null;
   note.textContent = "";
   try {
-    ({ link: linkValues, time } = await values(net, choice));
+    ({ link: linkValues, time, converged } = await values(net, choice));
   } catch (error) {
     note.textContent = t("ops.map.no_values", { quantity: t("ops.q." + choice), detail: error.message });
   }
@@ -262,8 +262,20 @@ async function draw() {
   if (measured) legend(spec, choice, spec.edges, spec.palette, groups[0].links.length, markerTraces);
   else legend(spec, choice, edges, palette, groups[0].links.length, markerTraces);
   document.getElementById("map-time").textContent = time ? t("ops.map.time", { time: formatTime(time) }) : "";
+  twinHealth(converged);
   drawn = true;
   if (!ctx.hooks.marks.map) ctx.hooks.marks.map = performance.now();
+}
+
+/** Say beside the twin's time when its hydraulics did not converge (``converged`` false):
+ *  the colours then show an unbalanced solution. Null (no twin values): nothing. */
+function twinHealth(converged) {
+  const badge = document.getElementById("map-twin-health");
+  badge.hidden = converged !== false;
+  badge.className = badge.hidden ? "" : "badge warning"; // a badge's display beats [hidden]
+  badge.textContent = converged === false ? t("ops.map.not_converged") : "";
+  badge.title = converged === false ? t("ops.map.not_converged_hint") : "";
+  document.getElementById("map").dataset.twinConverged = converged === null ? "" : String(converged);
 }
 
 /** The twin does not model chlorine: the latest measured free chlorine at the chlorine

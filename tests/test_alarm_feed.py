@@ -5,6 +5,7 @@ SQLite and PostgreSQL; a turbidity breach at the plant raises a critical GB 5749
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from problem_networks import DEMAND_JUMP
 from waterops.detection.leaks import (
     LeakDetectorSettings,
     LeakSignatures,
@@ -24,8 +26,8 @@ from waterops.detection.leaks import (
 )
 from waterops.detection.pump_rooms import pump_room_sensors
 from waterops.model.alarms import AlarmSignal, AlarmState, Cause, IncidentState, Severity
-from waterops.model.utility import IncidentType, UtilityLayout
-from waterops.service.alarm_feed import AlarmFeed, stored_readings
+from waterops.model.utility import Dma, IncidentType, UtilityLayout
+from waterops.service.alarm_feed import AlarmFeed, FeedSettings, stored_readings
 from waterops.service.alarms import AlarmService
 from waterops.service.events import AlarmRaised, AlarmStateChanged, Event, EventBus
 from waterops.service.incidents import IncidentRequest
@@ -266,3 +268,55 @@ def test_stored_readings_leave_out_distrusted_values_and_keep_those_after_a_gap(
     assert np.isnan(table.loc[t0 + timedelta(minutes=5), "P-1"])  # the spike is left out
     assert table["P-1"].iloc[1:].tolist() == [22.0, 23.0]  # after a gap: kept
     assert table["P-2"].tolist() == [21.0, 22.0, 23.0]
+
+
+def _burst_table(dma: Dma) -> pd.DataFrame:
+    """Residuals with a burst's signature in ``dma``: 20 L/s more inflow than predicted, its
+    pressure loggers 5 m (z -10) below the twin."""
+    inlets = {f"Q-{i.link_id}": 0.02 * i.sign / len(dma.inlets) for i in dma.inlets}
+    loggers = [f"P-{dma.pressure_node}", f"P-{dma.critical_node}"]
+    rows = [(s, v, 0.0) for s, v in inlets.items()] + [(s, -5.0, -10.0) for s in loggers]
+    table = pd.DataFrame(rows, columns=["sensor_id", "innovation", "z"]).set_index("sensor_id")
+    table["measured"] = 30.0
+    return table
+
+
+def test_a_twin_that_does_not_converge_raises_an_alarm_and_is_not_searched_for_bursts(
+    layout: UtilityLayout, tmp_path: Path,
+) -> None:
+    path = tmp_path / "jump.inp"
+    path.write_text(DEMAND_JUMP)  # one trial cannot follow the demand's jump every hour
+    epoch = datetime(2026, 12, 7, tzinfo=UTC)
+    store = AlarmStore.open(f"sqlite:///{tmp_path / 'alarms.db'}")
+    try:
+        service = AlarmService(store)
+        feed = AlarmFeed(service, FeedSettings(twin_warmup_updates=0,
+                                               twin_unconverged_updates=2))
+        feed.prepare(layout)
+        seen, states = [], []
+        with Twin(path, [], settings=TwinSettings(water_age=False, source_shares=False)) as twin:
+            for t_s in (0, 1800, 3600, 5400, 7200, 10800, 12600):
+                state = twin.update(t_s, {})
+                feed.observe_twin(epoch + timedelta(seconds=t_s), state)
+                seen.append((state.unconverged_updates, [a.state for a in service.alarms()]))
+                states.append(state)
+        # unconverged at each jump; two in a row (7200 and 10800 s) raise the alarm, the next
+        # converged update clears it
+        assert [n for n, _ in seen] == [1, 0, 1, 0, 1, 2, 0]
+        assert [states for _, states in seen[:5]] == [[]] * 5
+        assert seen[5][1] == [AlarmState.RAISED] and seen[6][1] == [AlarmState.CLEARED]
+        alarm = service.alarms()[0]
+        assert alarm.kind == "twin_not_converged" and alarm.severity is Severity.MINOR
+        assert alarm.raised_at == epoch + timedelta(seconds=10800) and alarm.value == 2.0
+        assert "not converged for 2 updates (unstable" in alarm.message
+        assert "未收敛" in alarm.message_zh
+        # a burst's signature in an unconverged state is not believed; in a converged one it is
+        unconverged, converged = states[5], states[6]
+        table = _burst_table(next(d for d in layout.dmas if d.id == "DMA-02"))
+        bursts = AlarmFeed(service, FeedSettings(twin_warmup_updates=0))
+        bursts.prepare(layout)
+        assert bursts.observe_twin(epoch, replace(unconverged, residuals=table)) == []
+        raised = bursts.observe_twin(epoch, replace(converged, residuals=table))
+        assert [(a.kind, a.source) for a in raised] == [("burst", "DMA-02")]
+    finally:
+        store.close()

@@ -13,7 +13,9 @@ interval, and hands what they see to the :class:`~waterops.service.alarms.AlarmS
 - **bursts** from the digital twin's innovations (:meth:`AlarmFeed.observe_twin`): a DMA
   that takes clearly more water than the twin predicted *and* whose pressure loggers fall
   far below it (the signature of a burst in that DMA; one of the two alone is a meter or a
-  logger). Alarms of one DMA group into one incident;
+  logger). Alarms of one DMA group into one incident. An update whose hydraulics did not
+  converge is not searched (its innovations are meaningless); several in a row raise a
+  ``twin_not_converged`` alarm, cleared by the next converged update;
 - **leaks** from the online leak monitor of :mod:`waterops.detection.leaks` when one is given
   (:class:`~waterops.detection.leaks.OnlineLeakMonitor`, fitted on leak-free training data):
   each leak it raises becomes an alarm on its pipe;
@@ -69,6 +71,7 @@ from waterops.service.simulator import SensorFrame
 from waterops.service.trunk_main import TrunkMainConfig
 from waterops.service.trunk_main import signals_of as trunk_main_signals
 from waterops.service.twin import Twin, TwinState
+from waterops.service.twin_project import NOT_CONVERGED
 from waterops.store import TelemetryStore
 from waterops.store.alarms_store import AlarmStore
 
@@ -96,6 +99,8 @@ class FeedSettings:
     twin_warmup_updates : twin updates ignored after the twin starts: its DMA multipliers
         start at the pattern and its residual statistics are empty, so its first
         innovations show how the day differs from the pattern, not a burst
+    twin_unconverged_updates : consecutive twin updates whose hydraulics did not converge
+        that raise a ``twin_not_converged`` alarm (one alone is a transient)
     """
 
     pump_rooms: PumpRoomSettings = field(default_factory=PumpRoomSettings)
@@ -104,6 +109,7 @@ class FeedSettings:
     burst_pressure_z: float = -5.0
     burst_min_drop_m: float = 2.0
     twin_warmup_updates: int = 4
+    twin_unconverged_updates: int = 3
 
 
 @dataclass
@@ -142,6 +148,7 @@ class AlarmFeed:
         self._room_dma: dict[str, str] = {}  # pump room -> DMA of its city feed
         self._latest: dict[str, float] = {}
         self._twin_updates = 0
+        self._twin_alarm_raised = False
         self.signals_sent = 0
 
     # -- Publisher protocol ------------------------------------------------------------------
@@ -229,16 +236,17 @@ class AlarmFeed:
         return self._report(signals)
 
     def observe_twin(self, time: datetime, state: TwinState) -> list[Alarm]:
-        """Look for bursts in the twin's innovations of one update; returns the alarms."""
+        """Look for bursts in the twin's innovations of one update, and at whether its
+        hydraulics converged; returns the alarms."""
         if self.layout is None:
             raise RuntimeError("AlarmFeed.prepare(layout) must be called before observe_twin()")
         time = time.astimezone(UTC)
         s = self.settings
         self._twin_updates += 1
-        if self._twin_updates <= s.twin_warmup_updates:
-            return []
+        signals = self._twin_health(time, state)
+        if self._twin_updates <= s.twin_warmup_updates or not state.hydraulics_converged:
+            return self._report(signals)
         table = state.residuals
-        signals = []
         for dma in self.layout.dmas:
             inlet_ids = [f"Q-{i.link_id}" for i in dma.inlets]
             if not all(i in table.index for i in inlet_ids):
@@ -257,6 +265,18 @@ class AlarmFeed:
         return self._report(signals)
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _twin_health(self, time: datetime, state: TwinState) -> list[AlarmSignal]:
+        """A ``twin_not_converged`` signal while the twin has not converged for
+        :attr:`FeedSettings.twin_unconverged_updates` updates in a row; its end at the next
+        converged update."""
+        if state.unconverged_updates >= max(self.settings.twin_unconverged_updates, 1):
+            self._twin_alarm_raised = True
+            return [_twin_signal(time, state, self.settings.twin_unconverged_updates, True)]
+        if self._twin_alarm_raised and state.hydraulics_converged:
+            self._twin_alarm_raised = False
+            return [_twin_signal(time, state, self.settings.twin_unconverged_updates, False)]
+        return []
 
     def _report(self, signals: list[AlarmSignal]) -> list[Alarm]:
         self.signals_sent += len(signals)
@@ -343,6 +363,24 @@ def _burst_signal(dma_id: str, time: datetime, extra_m3s: float,
         f"pressure falling; a crew is being sent to find it",
         f"{dma_id}片区疑似爆管：进水量比预计多{litres:.0f}升/秒，压力下降，正在派人查找",
         "pipe_burst", evidence, worse_when_lower=False,
+    )
+
+
+def _twin_signal(time: datetime, state: TwinState, limit: int, active: bool) -> AlarmSignal:
+    n = state.unconverged_updates
+    found = dict.fromkeys(w.kind for w in state.engine_warnings)  # why it did not, first
+    kinds = ", ".join(sorted(found, key=lambda k: k not in NOT_CONVERGED)) or "no warning"
+    message = message_zh = ""
+    if active:
+        message = (f"The digital twin's hydraulics have not converged for {n} updates "
+                   f"({kinds}): its pressures, flows and burst detection cannot be trusted; "
+                   "an engineer is checking what feeds it")
+        message_zh = (f"数字孪生水力计算已连续{n}次未收敛（{kinds}），其压力、流量和爆管检测"
+                      "不可信，工程师正在检查输入数据")
+    return AlarmSignal(
+        "twin_not_converged", "twin", f"converged within {limit} updates", active, time,
+        Severity.MINOR, "twin", float(n), "1", message, message_zh, None, (),
+        worse_when_lower=False,
     )
 
 

@@ -21,6 +21,7 @@ from waterops.model.accounts import Role, User
 from waterops.model.enterprises import Enterprise, ProblemAction, ProblemState
 from waterops.model.telemetry import Quantity, Sensor, Site, SiteKind, WaterSystem
 from waterops.service.enterprise_service import (
+    AdviceMessage,
     EnterpriseDraft,
     EnterpriseService,
     ProblemDraft,
@@ -269,6 +270,12 @@ def test_no_leak_and_a_quota_surcharge_to_avoid(world: World) -> None:
     # 175.68 m³/day: 5343.6 m³ a month, 343.6 m³ above the 5000 m³ quota at +0.5 × 3.50
     assert shifting.volume_m3_per_year == pytest.approx(343.6 * 12)
     assert shifting.yuan_per_year == pytest.approx(12 * 601.30)
+    # the same as facts for the portal's words
+    assert (leak.message, reuse.message) == (AdviceMessage.LEAK_NONE, AdviceMessage.REUSE)
+    assert shifting.message == AdviceMessage.SHIFTING_OVER_QUOTA
+    assert shifting.figures == pytest.approx({
+        "period": "month", "period_volume_m3": 5343.6, "quota_m3": 5000.0, "excess_m3": 343.6,
+        "excess_ratio": 343.6 / 5000, "surcharge_yuan_per_year": 12 * 601.30})
 
 
 def test_consumption_needs_meters_and_readings(world: World) -> None:

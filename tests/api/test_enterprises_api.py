@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -127,6 +128,20 @@ def test_advice_from_a_leaking_meter(api: Api) -> None:
     leak = advice["items"][0]
     assert leak["kind"] == "leak" and "possible leak" in leak["reasoning"]
     assert abs(leak["yuan_per_year"] - 1.1e-3 * 86400 * 365 * 5.5) < 1.0
+    # the facts for other languages: a stable message key and its figures, SI and L/s
+    assert leak["message"] == "leak_repair"
+    assert leak["figures"]["excess_night_flow_m3s"] == pytest.approx(1.1e-3)
+    assert leak["figures"]["excess_night_flow_ls"] == pytest.approx(1.1)
+    assert leak["figures"]["volume_m3_per_year"] == pytest.approx(1.1e-3 * 86400 * 365)
+    hint = advice["consumption"]
+    assert hint["leak_message"] == "night_flow_leak"
+    assert hint["leak_figures"]["night_flow_ls"] == pytest.approx(1.1)
+    assert hint["leak_figures"]["night_ratio"] == pytest.approx(hint["night_ratio"])
+    reuse, shifting = advice["items"][1:]
+    assert reuse["message"] == "reuse" and reuse["figures"]["reuse_share"] == 0.1
+    assert reuse["figures"]["volume_m3_per_year"] == pytest.approx(reuse["volume_m3_per_year"])
+    assert (shifting["message"], shifting["figures"]) == (
+        "shifting_no_quota", {"tariff": "non-household-flat"})
     naive = api.client.get(f"{E}/{ent['id']}/consumption", headers=cust,
                            params={"start": "2026-09-21T00:00:00", "end": "2026-09-28T00:00:00"})
     assert naive.status_code == 422

@@ -21,6 +21,7 @@ from waterops.model.notices import NoticeKind
 from waterops.model.tariffs import BillingPeriod, CustomerClass
 from waterops.model.telemetry import Quantity, Sensor, WaterSystem
 from waterops.model.workdays import SlaState
+from waterops.service.enterprise_service import AdviceMessage
 from waterops.store.notices_store import Contact, NoticesStore
 from waterops.store.telemetry_store import TelemetryStore
 from waterops.web.app import STATIC_DIR
@@ -168,7 +169,8 @@ def test_the_enterprise_view(page: Any, web_server: WebServer) -> None:
     assert page.locator("#leak-hint").is_visible()
     advice = page.locator("#advice")
     assert "Repair the leak" in advice.inner_text()
-    assert "possible leak" in advice.locator(".advice-item[data-kind=leak]").inner_text()
+    assert ("Possible leak: the night flow 02:00–04:00 of 1.1 L/s" in
+            advice.locator(".advice-item[data-kind=leak]").inner_text())
     assert re.search(r"Together: [\d,]+ yuan a year", advice.inner_text())
     assert page.locator("table.tariff[data-tariff=non-household-flat]").is_visible()
     visits = page.locator("#visits").inner_text()
@@ -196,6 +198,13 @@ def test_the_enterprise_view(page: Any, web_server: WebServer) -> None:
     page.get_by_role("heading", name="我的企业 · Jintai Plastics").wait_for()
     page.locator("#consumption-chart .main-svg").first.wait_for()
     assert "修复漏水" in page.locator("#advice").inner_text()
+    # the sentences are the portal's, in the utility's words, with the API's figures
+    leak = page.locator(".advice-item[data-kind=leak]").inner_text()
+    assert "疑似漏损：夜间最小流量（02:00–04:00）1.1 L/s" in leak
+    assert "全年 8760 小时漏失 34,690 立方米" in leak  # 1.1 L/s × 31 536 000 s
+    assert page.locator("#leak-hint").inner_text().startswith(
+        "疑似漏损： 夜间最小流量（02:00–04:00）1.1 L/s")
+    assert "不实行超定额累进加价" in page.locator(".advice-item[data-kind=shifting]").inner_text()
     no_raw_keys(page)
     check_accessibility(page)
 
@@ -296,6 +305,7 @@ def test_the_portal_bundles_have_every_key_in_both_languages() -> None:
     built |= {f"portal.stage.{s}" for s in ("done", "current", "todo", "skipped")}
     built |= {f"portal.where.{w}" for w in ("mine", "account", "node", "point")}
     built |= {f"advice.{k}" for k in ("leak", "reuse", "shifting")}
+    built |= {f"advice.text.{m}" for m in AdviceMessage}
     for lang in ("en", "zh-CN"):
         known = set(bundles[lang]) | set(common[lang])
         missing = sorted((literal | built) - known)

@@ -11,10 +11,15 @@ flow of each hour of the day, the night flow between 02:00 and 04:00 (夜间最�
 little but leakage runs) against the night use the enterprise justifies, and how its use per
 unit (output, employee, or day) ranks among peers of the same industry. Savings advice turns
 the findings into yuan per year with the enterprise's tariff, each item with its reasoning.
+
+The core gives the facts, the edge gives the words: each advice item and the leak hint carry
+an :class:`AdviceMessage` (a stable key the portal translates) and its figures in SI units,
+beside an English sentence for API clients and the command line.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -160,6 +165,31 @@ class NightFlowRule:
 
 # -- results --------------------------------------------------------------------------------------
 
+Figures = Mapping[str, float | str]
+"""The figures of a message by name: flows ``*_m3s`` [m³/s], volumes ``*_m3`` and
+``*_m3_per_year`` [m³], money ``*_yuan_per_year`` [yuan/year], shares and ratios [0-1],
+names (``tariff``, ``period``) as text."""
+
+
+class AdviceMessage(enum.StrEnum):
+    """What an advice sentence or the leak hint says, a stable key for the words of the edge.
+
+    ``night_flow_leak`` / ``night_flow_ok``: the night-flow finding (the leak hint);
+    ``leak_repair`` / ``leak_none``: the leak item with or without a hint; ``reuse``;
+    ``shifting_no_quota`` / ``shifting_within_quota`` / ``shifting_over_quota``: the surcharge
+    over the quota (超定额累进加价) and whether moving use in time avoids it.
+    """
+
+    NIGHT_FLOW_LEAK = "night_flow_leak"
+    NIGHT_FLOW_OK = "night_flow_ok"
+    LEAK_REPAIR = "leak_repair"
+    LEAK_NONE = "leak_none"
+    REUSE = "reuse"
+    SHIFTING_NO_QUOTA = "shifting_no_quota"
+    SHIFTING_WITHIN_QUOTA = "shifting_within_quota"
+    SHIFTING_OVER_QUOTA = "shifting_over_quota"
+
+
 
 @dataclass(frozen=True)
 class DailyVolume:
@@ -192,7 +222,9 @@ class ConsumptionAnalysis:
     """Consumption of an enterprise over [start, end).
 
     Flows in m³/s, volumes in m³; ``hourly_profile_m3s`` is the mean flow of each local hour
-    of the day 0-23 (None where no reading fell).
+    of the day 0-23 (None where no reading fell). ``leak_reasoning`` says the night-flow finding
+    in English; ``leak_message`` and ``leak_figures`` give it as a key and its figures
+    (:func:`night_flow_figures`).
     """
 
     enterprise_id: int
@@ -207,6 +239,8 @@ class ConsumptionAnalysis:
     leak_hint: bool
     leak_reasoning: str
     peers: PeerComparison
+    leak_message: AdviceMessage
+    leak_figures: Figures
 
     @property
     def mean_daily_volume_m3(self) -> float:
@@ -222,12 +256,15 @@ class ConsumptionAnalysis:
 @dataclass(frozen=True)
 class SavingsItem:
     """One piece of advice: ``kind`` (``leak``, ``reuse``, ``shifting``), water saved
-    [m³/year], money saved [yuan/year], and the reasoning shown to the customer."""
+    [m³/year], money saved [yuan/year], the reasoning in English, and the same as a message
+    key with its figures (see :data:`Figures`) for the edge to word."""
 
     kind: str
     volume_m3_per_year: float
     yuan_per_year: float
     reasoning: str
+    message: AdviceMessage
+    figures: Figures
 
 
 @dataclass(frozen=True)
@@ -311,11 +348,26 @@ def combined_hourly_flow(frames: Sequence[pd.DataFrame]) -> pd.Series:
     return total
 
 
+def night_flow_figures(average_m3s: float, night_m3s: float, justified_m3s: float,
+                       rule: NightFlowRule) -> dict[str, float]:
+    """The figures of the night-flow finding: flows [m³/s], the night ratio and its threshold
+    [-]."""
+    return {
+        "night_flow_m3s": night_m3s,
+        "average_flow_m3s": average_m3s,
+        "night_ratio": night_m3s / average_m3s if average_m3s > 0 else 0.0,
+        "justified_night_flow_m3s": justified_m3s,
+        "excess_night_flow_m3s": max(0.0, night_m3s - justified_m3s),
+        "excess_threshold_m3s": rule.excess_threshold_m3s,
+        "ratio_threshold": rule.ratio_threshold,
+    }
+
+
 def night_flow_finding(average_m3s: float, night_m3s: float, justified_m3s: float,
                        rule: NightFlowRule) -> tuple[bool, str]:
-    """Whether the night flow hints at a leak, and why (figures in L/s for the reader)."""
-    ratio = night_m3s / average_m3s if average_m3s > 0 else 0.0
-    excess = max(0.0, night_m3s - justified_m3s)
+    """Whether the night flow hints at a leak, and why in English (figures in L/s)."""
+    figures = night_flow_figures(average_m3s, night_m3s, justified_m3s, rule)
+    ratio, excess = figures["night_ratio"], figures["excess_night_flow_m3s"]
     hint = excess > rule.excess_threshold_m3s and ratio >= rule.ratio_threshold
     text = (
         f"night flow 02:00-04:00 {night_m3s * 1e3:.2f} L/s is {ratio:.0%} of the average "
@@ -658,14 +710,14 @@ class EnterpriseService:
         daily = tuple(DailyVolume(d, float(flow[days == d].mean()) * SECONDS_PER_DAY,
                                   int((days == d).sum())) for d in sorted(set(local.date)))
         average, night_m3s = float(flow.mean()), float(night.mean())
-        hint, reasoning = night_flow_finding(average, night_m3s,
-                                             enterprise.justified_night_flow_m3s,
-                                             self.night_rule)
+        justified = enterprise.justified_night_flow_m3s
+        hint, reasoning = night_flow_finding(average, night_m3s, justified, self.night_rule)
         return ConsumptionAnalysis(
-            enterprise.id, start, end, daily, profile, average, night_m3s,
-            enterprise.justified_night_flow_m3s,
+            enterprise.id, start, end, daily, profile, average, night_m3s, justified,
             night_m3s / average if average > 0 else 0.0, hint, reasoning,
             self._peers(enterprise, average * SECONDS_PER_DAY, start, end),
+            AdviceMessage.NIGHT_FLOW_LEAK if hint else AdviceMessage.NIGHT_FLOW_OK,
+            night_flow_figures(average, night_m3s, justified, self.night_rule),
         )
 
     def advice(self, user: User, enterprise_id: int, start: datetime, end: datetime, *,
@@ -685,17 +737,22 @@ class EnterpriseService:
         items = []
         leak_daily = analysis.excess_night_flow_m3s * SECONDS_PER_DAY if analysis.leak_hint \
             else 0.0
+        leak_figures = {**analysis.leak_figures, "volume_m3_per_year": leak_daily * DAYS_PER_YEAR}
         items.append(_item("leak", tariff, daily, daily - leak_daily, (
             f"{analysis.leak_reasoning}. A leak runs all 8760 h of the year: "
             f"{analysis.excess_night_flow_m3s * 1e3:.2f} L/s x 86400 s x 365 = "
             f"{leak_daily * DAYS_PER_YEAR:.0f} m3/year at the tariff {tariff.name!r}"
-        ) if analysis.leak_hint else analysis.leak_reasoning + "; nothing to save on leaks"))
+        ) if analysis.leak_hint else analysis.leak_reasoning + "; nothing to save on leaks",
+            AdviceMessage.LEAK_REPAIR if analysis.leak_hint else AdviceMessage.LEAK_NONE,
+            leak_figures))
         daily -= leak_daily
         reused = daily * reuse_share
         items.append(_item("reuse", tariff, daily, daily - reused, (
             f"reusing {reuse_share:.0%} of the remaining {daily:.1f} m3/day (cooling-tower "
             f"blowdown, rinse and process water) saves {reused * DAYS_PER_YEAR:.0f} m3/year "
-            f"at the tariff {tariff.name!r}")))
+            f"at the tariff {tariff.name!r}"), AdviceMessage.REUSE, {
+                "reuse_share": reuse_share, "remaining_flow_m3s": daily / SECONDS_PER_DAY,
+                "volume_m3_per_year": reused * DAYS_PER_YEAR}))
         daily -= reused
         items.append(_shifting_item(tariff, daily))
         return SavingsAdvice(enterprise.id, tariff.name, analysis.mean_daily_volume_m3 *
@@ -704,27 +761,34 @@ class EnterpriseService:
 
 
 def _item(kind: str, tariff: Tariff, daily_before_m3: float, daily_after_m3: float,
-          reasoning: str) -> SavingsItem:
+          reasoning: str, message: AdviceMessage, figures: Figures) -> SavingsItem:
     saved = tariff.annual_cost_yuan(daily_before_m3) - tariff.annual_cost_yuan(daily_after_m3)
     return SavingsItem(kind, (daily_before_m3 - daily_after_m3) * DAYS_PER_YEAR, to_fen(saved),
-                       reasoning)
+                       reasoning, message, figures)
 
 
 def _shifting_item(tariff: Tariff, daily_m3: float) -> SavingsItem:
     if not isinstance(tariff, QuotaTariff) or tariff.quota_m3 is None:
         return SavingsItem("shifting", 0.0, 0.0, (
             f"the tariff {tariff.name!r} has no time-of-day bands and no quota surcharge: "
-            "shifting use in time saves nothing"))
+            "shifting use in time saves nothing"), AdviceMessage.SHIFTING_NO_QUOTA,
+            {"tariff": tariff.name})
     periods = MONTHS_PER_YEAR if tariff.period == BillingPeriod.MONTH else 1
     period_m3 = daily_m3 * DAYS_PER_YEAR / periods
     surcharge = periods * tariff.surcharge_yuan(period_m3)
+    figures: dict[str, float | str] = {"period": tariff.period.value,
+                                       "period_volume_m3": period_m3, "quota_m3": tariff.quota_m3}
     if surcharge <= 0:
         return SavingsItem("shifting", 0.0, 0.0, (
             f"use of {period_m3:.0f} m3 per {tariff.period.value} stays within the quota of "
-            f"{tariff.quota_m3:.0f} m3: no surcharge to avoid"))
+            f"{tariff.quota_m3:.0f} m3: no surcharge to avoid"),
+            AdviceMessage.SHIFTING_WITHIN_QUOTA, figures)
     excess = period_m3 - tariff.quota_m3
+    figures |= {"excess_m3": excess, "excess_ratio": excess / tariff.quota_m3,
+                "surcharge_yuan_per_year": to_fen(surcharge)}
     return SavingsItem("shifting", excess * periods, to_fen(surcharge), (
         f"use of {period_m3:.0f} m3 per {tariff.period.value} exceeds the quota of "
         f"{tariff.quota_m3:.0f} m3 by {excess:.0f} m3 ({excess / tariff.quota_m3:.0%}); the "
         f"surcharge (超定额累进加价) costs {surcharge:.2f} yuan/year. Moving that use to "
-        "periods below the quota (stocking, batch scheduling) or cutting it avoids it"))
+        "periods below the quota (stocking, batch scheduling) or cutting it avoids it"),
+        AdviceMessage.SHIFTING_OVER_QUOTA, figures)

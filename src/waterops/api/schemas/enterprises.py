@@ -1,5 +1,9 @@
 """Enterprise one-to-one service at the HTTP edge: accounts, visits, problems, consumption,
-savings advice. Flows in m³/s, volumes in m³, money in yuan."""
+savings advice. Flows in m³/s, volumes in m³, money in yuan.
+
+The advice items and the leak hint carry, beside their English sentence, a message key and its
+figures (:class:`waterops.service.enterprise_service.AdviceMessage`) for clients that speak
+other languages; each flow figure ``*_m3s`` comes with its twin ``*_ls`` [L/s]."""
 
 from __future__ import annotations
 
@@ -19,17 +23,31 @@ from waterops.model.enterprises import (
     allowed_actions,
 )
 from waterops.service.enterprise_service import (
+    AdviceMessage,
     ConsumptionAnalysis,
     DailyVolume,
     PeerComparison,
     SavingsAdvice,
     SavingsItem,
 )
+from waterops.service.enterprise_service import Figures as ServiceFigures
 from waterops.store.enterprises_store import ProblemEvent
 
 AccountId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")]
 SensorId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 Score = Annotated[int, Field(ge=1, le=5, description="1 very unsatisfied … 5 very satisfied")]
+Figures = Annotated[dict[str, float | str], Field(
+    description="the message's figures: SI (flows *_m3s [m³/s], volumes [m³], yuan, shares "
+                "[0-1]) and each flow also as *_ls [L/s]; tariff and period names as text")]
+
+
+def with_people_units(figures: ServiceFigures) -> dict[str, float | str]:
+    """The figures of a message, each flow ``*_m3s`` [m³/s] also as ``*_ls`` [L/s]."""
+    out = dict(figures)
+    for name, value in figures.items():
+        if name.endswith("_m3s") and not isinstance(value, str):
+            out[name.removesuffix("_m3s") + "_ls"] = value * 1000.0
+    return out
 
 
 class EnterpriseBase(BaseModel):
@@ -287,6 +305,8 @@ class ConsumptionPublic(BaseModel):
     night_ratio: float
     leak_hint: bool
     leak_reasoning: str
+    leak_message: AdviceMessage
+    leak_figures: Figures
     peers: PeerComparisonPublic
 
     @classmethod
@@ -297,21 +317,27 @@ class ConsumptionPublic(BaseModel):
                    average_flow_m3s=a.average_flow_m3s, night_flow_m3s=a.night_flow_m3s,
                    justified_night_flow_m3s=a.justified_night_flow_m3s,
                    night_ratio=a.night_ratio, leak_hint=a.leak_hint,
-                   leak_reasoning=a.leak_reasoning, peers=PeerComparisonPublic.of(a.peers))
+                   leak_reasoning=a.leak_reasoning, leak_message=a.leak_message,
+                   leak_figures=with_people_units(a.leak_figures),
+                   peers=PeerComparisonPublic.of(a.peers))
 
 
 class SavingsItemPublic(BaseModel):
-    """One piece of advice [m³/year, yuan/year] with its reasoning."""
+    """One piece of advice [m³/year, yuan/year] with its reasoning in English, and the same
+    as a message key with its figures."""
 
     kind: str
     volume_m3_per_year: float
     yuan_per_year: float
     reasoning: str
+    message: AdviceMessage
+    figures: Figures
 
     @classmethod
     def of(cls, i: SavingsItem) -> SavingsItemPublic:
         return cls(kind=i.kind, volume_m3_per_year=i.volume_m3_per_year,
-                   yuan_per_year=i.yuan_per_year, reasoning=i.reasoning)
+                   yuan_per_year=i.yuan_per_year, reasoning=i.reasoning, message=i.message,
+                   figures=with_people_units(i.figures))
 
 
 class SavingsAdvicePublic(BaseModel):

@@ -104,7 +104,7 @@ function consumptionHtml(c) {
       <dt>${esc(t("portal.enterprise.night_flow"))}</dt><dd id="night-flow">${esc(formatNumber(units.ls(c.night_flow_m3s), 2))} L/s</dd>
       <dt>${esc(t("portal.enterprise.night_ratio"))}</dt><dd>${esc(formatNumber(c.night_ratio * 100, 0))} %</dd>
     </dl>
-    ${c.leak_hint ? `<p class="warning-box" id="leak-hint"><strong>${esc(t("portal.enterprise.leak_hint"))}</strong> ${esc(c.leak_reasoning)}</p>` : ""}
+    ${c.leak_hint ? `<p class="warning-box" id="leak-hint"><strong>${esc(t("portal.enterprise.leak_hint"))}</strong> ${esc(adviceText(c.leak_message, c.leak_figures))}</p>` : ""}
     ${c.peers && c.peers.percentile !== null ? `<p>${esc(t("portal.enterprise.peers", { pct: formatNumber(c.peers.percentile, 0), n: c.peers.peers }))}</p>` : ""}
     <div id="consumption-chart" class="chart" role="img" aria-label="${esc(t("portal.enterprise.chart_label", { days: c.daily.length }))}"></div>
     <details><summary>${esc(t("portal.enterprise.table"))}</summary>
@@ -116,12 +116,30 @@ function consumptionHtml(c) {
 function adviceHtml(a) {
   const items = a.items.map((i) => `<li class="advice-item" data-kind="${esc(i.kind)}">
       <strong>${esc(t("advice." + i.kind))}: ${esc(t("portal.enterprise.saving", { yuan: formatNumber(i.yuan_per_year, 0), m3: formatNumber(i.volume_m3_per_year, 0) }))}</strong>
-      <span class="note">${esc(i.reasoning)}</span></li>`).join("");
+      <span class="note">${esc(adviceText(i.message, i.figures))}</span></li>`).join("");
   return `
     <p>${esc(t("portal.enterprise.annual", { m3: formatNumber(a.annual_volume_m3, 0), yuan: formatNumber(a.annual_cost_yuan, 0), tariff: a.tariff }))}</p>
     ${items ? `<ul class="advice">${items}</ul>
     <p id="advice-total"><strong>${esc(t("portal.enterprise.total_saving", { yuan: formatNumber(a.total_yuan_per_year, 0) }))}</strong></p>`
       : `<p>${esc(t("portal.enterprise.no_advice"))}</p>`}`;
+}
+
+/** The sentence of an advice message (the API's ``message`` key and its SI ``figures``) in the
+ *  page's language, with the figures in people's units: L/s, %, m³, yuan. */
+function adviceText(message, f) {
+  const ls = (m3s) => formatNumber(units.ls(m3s), 2);
+  const pct = (share) => formatNumber(share * 100, 0);
+  return t("advice.text." + message, {
+    night: ls(f.night_flow_m3s), average: ls(f.average_flow_m3s), ratio: pct(f.night_ratio),
+    justified: ls(f.justified_night_flow_m3s), excess: ls(f.excess_night_flow_m3s),
+    limit: ls(f.excess_threshold_m3s), limit_ratio: pct(f.ratio_threshold),
+    m3_year: formatNumber(f.volume_m3_per_year, 0), share: pct(f.reuse_share),
+    m3_day: formatNumber(units.m3d(f.remaining_flow_m3s), 1), tariff: f.tariff,
+    period: f.period ? t("portal.tariffs.period." + f.period) : "",
+    m3_period: formatNumber(f.period_volume_m3, 0), quota: formatNumber(f.quota_m3, 0),
+    excess_m3: formatNumber(f.excess_m3, 0), excess_pct: pct(f.excess_ratio),
+    yuan: formatNumber(f.surcharge_yuan_per_year, 0),
+  });
 }
 
 function problemRow(p, history) {

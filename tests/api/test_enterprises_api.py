@@ -161,12 +161,21 @@ def test_tariff_bill_for_anyone_logged_in(api: Api) -> None:
     quota = api.client.post("/api/v1/tariffs/bill", headers=household, json={
         "volume_m3": 6000, "customer_class": "non_household"}).json()
     assert quota["total_yuan"] == 34750.0
+    # each line says what it is, for a client to word it in its language
+    assert [(x["kind"], x["tier"], x["code"]) for x in bill["lines"]] == [
+        ("tier", 1, None), ("tier", 2, None), ("tier", 3, None),
+        ("charge", None, "water_resource_fee"), ("charge", None, "sewage_charge")]
+    assert [(x["kind"], x["factor"]) for x in quota["lines"]][:3] == [
+        ("water", None), ("surcharge", 0.5), ("charge", None)]
     unknown = api.client.post("/api/v1/tariffs/bill", headers=household,
                               json={"volume_m3": 1, "tariff": "nope"})
     assert unknown.status_code == 422 and "no tariff 'nope'" in unknown.json()["detail"]
     assert api.client.post("/api/v1/tariffs/bill", json={"volume_m3": 1}).status_code == 401
     tariffs = api.client.get("/api/v1/tariffs", headers=household).json()
     assert {t["name"]: t["guideline_ratio_ok"] for t in tariffs}["household-monthly"] is True
+    flat = next(t for t in tariffs if t["name"] == "non-household-flat")
+    assert flat["charge_codes"] == {"water-resource fee": "water_resource_fee",
+                                    "sewage charge": "sewage_charge"}
 
 
 def test_metrics_for_staff_as_json_and_csv(api: Api) -> None:

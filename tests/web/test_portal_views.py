@@ -18,7 +18,7 @@ from waterops.model.complaints import ComplaintCategory, ComplaintState
 from waterops.model.connections import ConnectionAction, ConnectionState, TemplateName
 from waterops.model.enterprises import ProblemState
 from waterops.model.notices import NoticeKind
-from waterops.model.tariffs import BillingPeriod, CustomerClass
+from waterops.model.tariffs import BillingPeriod, CustomerClass, demo_tariff_book
 from waterops.model.telemetry import Quantity, Sensor, WaterSystem
 from waterops.model.workdays import SlaState
 from waterops.service.enterprise_service import AdviceMessage
@@ -205,6 +205,24 @@ def test_the_enterprise_view(page: Any, web_server: WebServer) -> None:
     assert page.locator("#leak-hint").inner_text().startswith(
         "疑似漏损： 夜间最小流量（02:00–04:00）1.1 L/s")
     assert "不实行超定额累进加价" in page.locator(".advice-item[data-kind=shifting]").inner_text()
+    # headings with the language's colon; the tariff's name and its fees in the bundle's words
+    assert page.locator(".advice-item[data-kind=leak] strong").inner_text().startswith(
+        "修复漏水：每年可节省")
+    assert "按非居民用水（单一水价）计" in page.locator("#advice").inner_text()
+    flat = page.locator("table.tariff[data-tariff=non-household-flat] caption")
+    assert flat.inner_text() == "非居民用水（单一水价） · 非居民 · 按月"
+    assert page.locator("#advice ul.charges li").all_inner_texts() == [
+        "水资源费：0.6 元/立方米", "污水处理费：1.4 元/立方米"]
+    # a tariff or charge the bundles do not know keeps the tariff book's words
+    words = page.evaluate("""import('/static/js/portal/notices.js').then((m) => [
+        m.tariffName('industrial-2030'),
+        m.tariffTable({name: 'industrial-2030', customer_class: 'non_household',
+                       period: 'month', kind: 'single price', tiers: [], quota_m3: null,
+                       base_price_yuan_m3: 4, charges: {'sewage charge': 1.4, 'drought levy': 0.2},
+                       charge_codes: {'sewage charge': 'sewage_charge',
+                                      'drought levy': 'drought_levy'}})])""")
+    assert words[0] == "industrial-2030"
+    assert "<li>污水处理费：1.4 元/立方米</li><li>drought levy：0.2 元/立方米</li>" in words[1]
     no_raw_keys(page)
     check_accessibility(page)
 
@@ -259,6 +277,8 @@ def test_a_household_menu_tariffs_bill_and_ended_session(page: Any,
     page.get_by_role("button", name="Work out the bill").click()
     page.locator("#bill-total").wait_for()
     assert page.locator("#bill-total").inner_text() == "102.75"  # as the API's worked example
+    assert page.locator("#bill-lines tbody tr td:first-child").all_inner_texts() == [
+        "Tier 1", "Tier 2", "Tier 3", "Water-resource fee", "Sewage charge"]
     check_accessibility(page)
 
     # an ended session goes back to the log-in page
@@ -306,6 +326,9 @@ def test_the_portal_bundles_have_every_key_in_both_languages() -> None:
     built |= {f"portal.where.{w}" for w in ("mine", "account", "node", "point")}
     built |= {f"advice.{k}" for k in ("leak", "reuse", "shifting")}
     built |= {f"advice.text.{m}" for m in AdviceMessage}
+    book = demo_tariff_book()  # the demo book's tariffs and charges have words of their own
+    built |= {f"portal.tariffs.name.{n}" for n in book.tariffs}
+    built |= {f"portal.tariffs.charge.{c.code}" for x in book.tariffs.values() for c in x.charges}
     for lang in ("en", "zh-CN"):
         known = set(bundles[lang]) | set(common[lang])
         missing = sorted((literal | built) - known)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,12 +78,33 @@ class SurchargeBand:
     factor: float
 
 
+def charge_code(name: str) -> str:
+    """The stable code of a charge named ``name``: lower-case words joined by ``_``
+    (``"water-resource fee"`` → ``"water_resource_fee"``), for clients to word it themselves."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 @dataclass(frozen=True)
 class ChargeLine:
     """A component charged per m³ of all water billed (water-resource fee, sewage charge)."""
 
     name: str
     price_yuan_m3: float
+
+    @property
+    def code(self) -> str:
+        """:func:`charge_code` of the name."""
+        return charge_code(self.name)
+
+
+class LineKind(enum.StrEnum):
+    """What a bill line is for: a tier of a block tariff, the base water price of a quota
+    tariff, a surcharge band above the quota, or a per-m³ charge line."""
+
+    TIER = "tier"
+    WATER = "water"
+    SURCHARGE = "surcharge"
+    CHARGE = "charge"
 
 
 @dataclass(frozen=True)
@@ -93,6 +115,16 @@ class BillLine:
     volume_m3: float
     price_yuan_m3: float
     amount_yuan: float
+    kind: LineKind = LineKind.CHARGE
+    tier: int | None = None
+    """The tier's number (from 1) of a :attr:`LineKind.TIER` line."""
+    factor: float | None = None
+    """The surcharge factor of a :attr:`LineKind.SURCHARGE` line."""
+
+    @property
+    def code(self) -> str | None:
+        """The charge's code (:func:`charge_code`) of a :attr:`LineKind.CHARGE` line."""
+        return charge_code(self.label) if self.kind == LineKind.CHARGE else None
 
 
 @dataclass(frozen=True)
@@ -110,8 +142,10 @@ class Bill:
         return to_fen(sum(line.amount_yuan for line in self.lines))
 
 
-def _line(label: str, volume_m3: float, price_yuan_m3: float) -> BillLine:
-    return BillLine(label, volume_m3, price_yuan_m3, to_fen(volume_m3 * price_yuan_m3))
+def _line(label: str, volume_m3: float, price_yuan_m3: float, kind: LineKind = LineKind.CHARGE,
+          *, tier: int | None = None, factor: float | None = None) -> BillLine:
+    return BillLine(label, volume_m3, price_yuan_m3, to_fen(volume_m3 * price_yuan_m3), kind,
+                    tier, factor)
 
 
 @dataclass(frozen=True)
@@ -174,9 +208,11 @@ class BlockTariff(Tariff):
             in_tier = min(volume_m3, upper) - lower
             if in_tier <= 0:
                 break
-            lines.append(_line(f"tier {i + 1}", in_tier, block.price_yuan_m3))
+            lines.append(_line(f"tier {i + 1}", in_tier, block.price_yuan_m3, LineKind.TIER,
+                               tier=i + 1))
             lower = upper
-        return lines or [_line("tier 1", 0.0, self.blocks[0].price_yuan_m3)]
+        return lines or [_line("tier 1", 0.0, self.blocks[0].price_yuan_m3, LineKind.TIER,
+                               tier=1)]
 
     def guideline_ratio_ok(self) -> bool:
         """Whether tiers 1-3 are priced at least 1 : 1.5 : 3 (发改价格〔2013〕2676号)."""
@@ -206,7 +242,7 @@ class QuotaTariff(Tariff):
 
     def water_lines(self, volume_m3: float) -> list[BillLine]:
         """The base price on all water, then the surcharge of each band reached."""
-        lines = [_line("water", volume_m3, self.base_price_yuan_m3)]
+        lines = [_line("water", volume_m3, self.base_price_yuan_m3, LineKind.WATER)]
         if self.quota_m3 is None:
             return lines
         lower = self.quota_m3
@@ -217,7 +253,8 @@ class QuotaTariff(Tariff):
             if in_band <= 0:
                 break
             label = f"surcharge above quota ×{band.factor:g}"
-            lines.append(_line(label, in_band, band.factor * self.base_price_yuan_m3))
+            lines.append(_line(label, in_band, band.factor * self.base_price_yuan_m3,
+                               LineKind.SURCHARGE, factor=band.factor))
             lower = upper
         return lines
 

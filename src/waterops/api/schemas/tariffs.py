@@ -11,6 +11,7 @@ from waterops.model.tariffs import (
     BillingPeriod,
     BlockTariff,
     CustomerClass,
+    LineKind,
     QuotaTariff,
     Tariff,
 )
@@ -28,12 +29,21 @@ class BillCreate(BaseModel):
 
 
 class BillLinePublic(BaseModel):
-    """One printed line: volume [m³] × price [yuan/m³] = amount [yuan]."""
+    """One printed line: volume [m³] × price [yuan/m³] = amount [yuan].
+
+    ``label`` is the line in English; ``kind`` with ``tier`` (a tier's number), ``factor`` (a
+    surcharge's) or ``code`` (a charge's stable code, as in ``TariffPublic.charge_codes``) let
+    a client word the line in its own language.
+    """
 
     label: str
     volume_m3: float
     price_yuan_m3: float
     amount_yuan: float
+    kind: LineKind
+    tier: int | None = None
+    factor: float | None = None
+    code: str | None = None
 
 
 class BillPublic(BaseModel):
@@ -50,7 +60,8 @@ class BillPublic(BaseModel):
         return cls(tariff=b.tariff, period=b.period, volume_m3=b.volume_m3,
                    lines=[BillLinePublic(label=x.label, volume_m3=x.volume_m3,
                                          price_yuan_m3=x.price_yuan_m3,
-                                         amount_yuan=x.amount_yuan) for x in b.lines],
+                                         amount_yuan=x.amount_yuan, kind=x.kind, tier=x.tier,
+                                         factor=x.factor, code=x.code) for x in b.lines],
                    total_yuan=b.total_yuan)
 
 
@@ -65,7 +76,8 @@ class TierPublic(BaseModel):
 
 
 class TariffPublic(BaseModel):
-    """A tariff of the tariff book."""
+    """A tariff of the tariff book: ``name`` is its stable code in the book; ``charges`` the
+    price [yuan/m³] of each charge line by name, ``charge_codes`` each one's stable code."""
 
     name: str
     customer_class: CustomerClass
@@ -75,22 +87,24 @@ class TariffPublic(BaseModel):
     base_price_yuan_m3: float | None
     quota_m3: float | None
     charges: dict[str, float]
+    charge_codes: dict[str, str]
     guideline_ratio_ok: bool | None
 
     @classmethod
     def of(cls, t: Tariff) -> TariffPublic:
         charges = {c.name: c.price_yuan_m3 for c in t.charges}
+        codes = {c.name: c.code for c in t.charges}
         if isinstance(t, BlockTariff):
             return cls(name=t.name, customer_class=t.customer_class, period=t.period,
                        kind="block", tiers=[TierPublic(upper_m3=b.upper_m3,
                                                        price_yuan_m3=b.price_yuan_m3)
                                             for b in t.blocks],
                        base_price_yuan_m3=None, quota_m3=None, charges=charges,
-                       guideline_ratio_ok=t.guideline_ratio_ok())
+                       charge_codes=codes, guideline_ratio_ok=t.guideline_ratio_ok())
         assert isinstance(t, QuotaTariff)
         return cls(name=t.name, customer_class=t.customer_class, period=t.period,
                    kind="quota" if t.quota_m3 is not None else "single price",
                    tiers=[TierPublic(upper_excess=b.upper_excess, factor=b.factor)
                           for b in t.bands],
                    base_price_yuan_m3=t.base_price_yuan_m3, quota_m3=t.quota_m3,
-                   charges=charges, guideline_ratio_ok=None)
+                   charges=charges, charge_codes=codes, guideline_ratio_ok=None)

@@ -3,7 +3,7 @@
 // year, the account manager's visits, and the problems raised with their progress and rating.
 import { ApiError, announce, api, esc, formatNumber, formatTime, t, units } from "../common.js";
 import { attempt, show } from "./ui.js";
-import { tariffTable } from "./notices.js";
+import { tariffName, tariffTable } from "./notices.js";
 
 let plotlyLoading = null;
 
@@ -115,10 +115,10 @@ function consumptionHtml(c) {
 
 function adviceHtml(a) {
   const items = a.items.map((i) => `<li class="advice-item" data-kind="${esc(i.kind)}">
-      <strong>${esc(t("advice." + i.kind))}: ${esc(t("portal.enterprise.saving", { yuan: formatNumber(i.yuan_per_year, 0), m3: formatNumber(i.volume_m3_per_year, 0) }))}</strong>
+      <strong>${esc(t("portal.enterprise.saving", { title: t("advice." + i.kind), yuan: formatNumber(i.yuan_per_year, 0), m3: formatNumber(i.volume_m3_per_year, 0) }))}</strong>
       <span class="note">${esc(adviceText(i.message, i.figures))}</span></li>`).join("");
   return `
-    <p>${esc(t("portal.enterprise.annual", { m3: formatNumber(a.annual_volume_m3, 0), yuan: formatNumber(a.annual_cost_yuan, 0), tariff: a.tariff }))}</p>
+    <p>${esc(t("portal.enterprise.annual", { m3: formatNumber(a.annual_volume_m3, 0), yuan: formatNumber(a.annual_cost_yuan, 0), tariff: tariffName(a.tariff) }))}</p>
     ${items ? `<ul class="advice">${items}</ul>
     <p id="advice-total"><strong>${esc(t("portal.enterprise.total_saving", { yuan: formatNumber(a.total_yuan_per_year, 0) }))}</strong></p>`
       : `<p>${esc(t("portal.enterprise.no_advice"))}</p>`}`;
@@ -134,7 +134,7 @@ function adviceText(message, f) {
     justified: ls(f.justified_night_flow_m3s), excess: ls(f.excess_night_flow_m3s),
     limit: ls(f.excess_threshold_m3s), limit_ratio: pct(f.ratio_threshold),
     m3_year: formatNumber(f.volume_m3_per_year, 0), share: pct(f.reuse_share),
-    m3_day: formatNumber(units.m3d(f.remaining_flow_m3s), 1), tariff: f.tariff,
+    m3_day: formatNumber(units.m3d(f.remaining_flow_m3s), 1), tariff: f.tariff ? tariffName(f.tariff) : "",
     period: f.period ? t("portal.tariffs.period." + f.period) : "",
     m3_period: formatNumber(f.period_volume_m3, 0), quota: formatNumber(f.quota_m3, 0),
     excess_m3: formatNumber(f.excess_m3, 0), excess_pct: pct(f.excess_ratio),

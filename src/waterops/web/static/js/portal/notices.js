@@ -22,6 +22,33 @@ export async function renderNotices(ctx) {
       : `<p class="panel" id="no-notices">${esc(t("portal.notices.none"))}</p>`}`);
 }
 
+/** ``key`` in the page's language, or ``fallback`` (the API's own words) when the bundles do
+ *  not know the key: a utility may add tariffs and charges the bundles have no words for. */
+function wordOr(key, fallback, vars = {}) {
+  const text = t(key, vars);
+  return text === key ? fallback : text;
+}
+
+/** A tariff's name in the page's language, by its code (its name in the tariff book). */
+export function tariffName(code) {
+  return wordOr("portal.tariffs.name." + code, code);
+}
+
+/** A charge line's name (water-resource fee, sewage charge) by its code, else the book's name. */
+function chargeName(code, name) {
+  return code ? wordOr("portal.tariffs.charge." + code, name) : name;
+}
+
+/** A bill line's label in the page's language, from its kind (the API's English label for a
+ *  kind this page does not know). */
+function billLineLabel(line) {
+  if (line.kind === "tier") return t("portal.tariffs.tier", { n: line.tier });
+  if (line.kind === "water") return t("portal.bill.water");
+  if (line.kind === "surcharge") return t("portal.bill.surcharge", { factor: formatNumber(line.factor) });
+  if (line.kind === "charge") return chargeName(line.code, line.label);
+  return line.label;
+}
+
 /** A tariff's tiers as table rows: volume band [m³ per billing period] and price [yuan/m³]. */
 export function tierRows(tariff) {
   if (tariff.kind === "block") {
@@ -46,9 +73,9 @@ export function tierRows(tariff) {
 
 export function tariffTable(tariff) {
   const charges = Object.entries(tariff.charges).map(([name, price]) =>
-    `<li>${esc(name)}: ${esc(formatNumber(price))} ${esc(t("portal.unit.yuan_m3"))}</li>`).join("");
+    `<li>${esc(t("portal.tariffs.charge_price", { charge: chargeName(tariff.charge_codes[name], name), price: formatNumber(price) }))}</li>`).join("");
   return `<table class="tariff" data-tariff="${esc(tariff.name)}">
-      <caption>${esc(tariff.name)} · ${esc(t("portal.tariffs.class." + tariff.customer_class))} · ${esc(t("portal.tariffs.period." + tariff.period))}</caption>
+      <caption>${esc(tariffName(tariff.name))} · ${esc(t("portal.tariffs.class." + tariff.customer_class))} · ${esc(t("portal.tariffs.period." + tariff.period))}</caption>
       <thead><tr><th scope="col">${esc(t("portal.tariffs.col.tier"))}</th><th scope="col">${esc(t("portal.tariffs.col.volume"))}</th>
         <th scope="col">${esc(t("portal.tariffs.col.price"))}</th></tr></thead>
       <tbody>${tierRows(tariff)}</tbody>
@@ -59,7 +86,7 @@ export async function renderTariffs(ctx) {
   const tariffs = await api("/tariffs");
   const mine = ctx.user.role === "enterprise_customer" ? "non_household" : "household";
   const shown = tariffs.filter((x) => x.customer_class === mine);
-  const options = tariffs.map((x) => `<option value="${esc(x.name)}" ${x === shown[0] ? "selected" : ""}>${esc(x.name)}</option>`).join("");
+  const options = tariffs.map((x) => `<option value="${esc(x.name)}" ${x === shown[0] ? "selected" : ""}>${esc(tariffName(x.name))}</option>`).join("");
   show(ctx.view, `
     <h2>${esc(t("portal.tariffs.heading"))}</h2>
     <p class="muted">${esc(t("portal.tariffs.intro"))}</p>
@@ -81,10 +108,10 @@ export async function renderTariffs(ctx) {
     if (!bill) return;
     ctx.view.querySelector("#bill-result").innerHTML = `
       <table class="panel" id="bill-lines">
-        <caption>${esc(t("portal.bill.result", { tariff: bill.tariff, volume: formatNumber(bill.volume_m3) }))}</caption>
+        <caption>${esc(t("portal.bill.result", { tariff: tariffName(bill.tariff), volume: formatNumber(bill.volume_m3) }))}</caption>
         <thead><tr><th scope="col">${esc(t("portal.bill.line"))}</th><th scope="col">${esc(t("portal.bill.col.volume"))}</th>
           <th scope="col">${esc(t("portal.tariffs.col.price"))}</th><th scope="col">${esc(t("portal.bill.amount"))}</th></tr></thead>
-        <tbody>${bill.lines.map((l) => `<tr><td>${esc(l.label)}</td><td>${esc(formatNumber(l.volume_m3))}</td>
+        <tbody>${bill.lines.map((l) => `<tr><td>${esc(billLineLabel(l))}</td><td>${esc(formatNumber(l.volume_m3))}</td>
           <td>${esc(formatNumber(l.price_yuan_m3))}</td><td>${esc(formatNumber(l.amount_yuan))}</td></tr>`).join("")}</tbody>
         <tfoot><tr><th scope="row" colspan="3">${esc(t("portal.bill.total"))}</th><td id="bill-total">${esc(formatNumber(bill.total_yuan))}</td></tr></tfoot>
       </table>`;

@@ -58,7 +58,7 @@ def test_durations(text: str, seconds: int) -> None:
     assert parse_duration_s(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-3h", "1:2:3:4", "nanh"])
+@pytest.mark.parametrize("text", ["", "abc", "-3h", "1:2:3:4", "nanh", "INF", "1e400", "1e308d"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(UnitError):
         parse_duration_s(text)

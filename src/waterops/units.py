@@ -17,6 +17,7 @@ Sources
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from waterops.errors import UnitError
@@ -180,6 +181,6 @@ def parse_duration_s(text: str) -> int:
         value = float(number)
     except ValueError:
         raise UnitError(f"cannot read duration {text!r} (use e.g. 24h, 90min, 7d)") from None
-    if value < 0 or value != value:
-        raise UnitError(f"duration {text!r} is negative or not a number")
+    if value < 0 or not math.isfinite(value * mult):
+        raise UnitError(f"duration {text!r} is negative, infinite or not a number")
     return round(value * mult)

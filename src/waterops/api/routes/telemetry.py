@@ -27,7 +27,7 @@ from waterops.api.schemas.telemetry import (
     SeriesPublic,
     TwinPointPublic,
 )
-from waterops.errors import LiveSystemError, PayloadError, RecordNotFoundError
+from waterops.errors import LiveSystemError, PayloadError, RecordNotFoundError, UnitError
 from waterops.model.accounts import Permission, User
 from waterops.model.telemetry import Quantity, Sensor
 from waterops.telemetry.http_ingest import store_parsed
@@ -38,6 +38,8 @@ router = APIRouter(prefix="/telemetry", tags=["telemetry"])
 _ERRORS: dict[int | str, dict[str, object]] = {401: {}, 403: {}}
 MAX_POINTS = 20_000
 """Most intervals one series request may return."""
+MAX_EVERY_S = 366 * 86400
+"""Longest interval of a series [s] (a leap year)."""
 Ingester = Annotated[User, Depends(requires(Permission.TELEMETRY_INGEST))]
 Text = Annotated[ShortText, Query(max_length=64)]  # no NUL: a 422, not a 503 on PostgreSQL
 
@@ -113,9 +115,13 @@ def series(
 ) -> SeriesPublic:
     """Mean, min, max and count per interval of one sensor in [from, to) (staff)."""
     begin, finish = start, end
-    every_s = parse_duration_s(every)
-    if every_s <= 0:
-        raise PayloadError("series", f"every must be > 0 s, not {every!r}")
+    try:
+        every_s = parse_duration_s(every)
+    except UnitError as exc:
+        raise PayloadError("series", f"every={every!r}: {exc}") from None
+    if not 0 < every_s <= MAX_EVERY_S:
+        raise PayloadError("series", f"every={every!r} must be > 0 s and at most "
+                           f"{MAX_EVERY_S // 86400} days")
     if finish <= begin:
         raise PayloadError("series", "to must be after from")
     if (finish - begin).total_seconds() / every_s > MAX_POINTS:

@@ -9,6 +9,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +20,13 @@ from fastapi import FastAPI
 
 from api.conftest import Api
 from api.test_operations_api import Demo
+from problem_networks import DEMAND_JUMP
+from waterops.io.inp import read_inp
 from waterops.model.utility import UtilityLayout
+from waterops.service.events import EventBus
 from waterops.service.incidents import parse_incident_spec
+from waterops.service.live import Live
+from waterops.service.twin import Twin, TwinSettings
 from waterops.service.virtual_utility import build_demo_utility
 
 
@@ -154,6 +161,7 @@ def test_readings_alarms_and_kpis_arrive_on_the_stream(
             twin, names = read_until(reader, "twin")
             runner.join()
             assert twin["time_s"] == 2700
+            assert twin["hydraulics_converged"] is True and twin["unconverged_updates"] == 0
             assert "reading" in names
             assert demo.live.bus.subscriber_count == before + 4  # this stream's handlers
         # a client that goes away leaves no handler behind
@@ -163,3 +171,37 @@ def test_readings_alarms_and_kpis_arrive_on_the_stream(
             time.sleep(0.05)
     finally:
         demo.close()
+
+
+def test_a_twin_state_that_did_not_converge_says_so_on_the_stream(
+    api: Api, layout: UtilityLayout, served: Served, tmp_path: Path,
+) -> None:
+    live = Live(layout, read_inp(layout.network_file), EventBus())
+    api.app.state.live = live
+    path = tmp_path / "jump.inp"
+    path.write_text(DEMAND_JUMP)  # one trial: the demand jump at 0 s cannot be balanced
+    with Twin(path, [], settings=TwinSettings(interval_s=300, source_shares=False)) as twin:
+        unbalanced = twin.update(0, {})
+        settled = twin.update(1800, {})
+    assert not unbalanced.hydraulics_converged and settled.hydraulics_converged
+    dispatcher = api.staff("disp", "dispatcher")
+    with httpx.Client(base_url=served.url, timeout=30) as client, client.stream(
+        "GET", "/api/v1/stream", params={"token": token_of(dispatcher)},
+    ) as stream:
+        reader = Reader(stream)
+        read_until(reader, "hello")
+        at = datetime(2026, 11, 23, 2, tzinfo=UTC)
+        live.set_twin_state(unbalanced, at)
+        live.set_twin_state(settled, at + timedelta(minutes=30))
+        first, _ = read_until(reader, "twin")
+        assert (first["time_s"], first["hydraulics_converged"]) == (0, False)
+        assert first["unconverged_updates"] == 1
+        assert first["engine_warning_kinds"] == list(
+            dict.fromkeys(w.kind for w in unbalanced.engine_warnings))
+        assert {"unbalanced", "unstable"} & set(first["engine_warning_kinds"])
+        second, _ = read_until(reader, "twin")
+        assert (second["time_s"], second["hydraulics_converged"]) == (1800, True)
+        assert second["unconverged_updates"] == 0  # warnings of a converged state may remain
+        assert second["engine_warning_kinds"] == list(
+            dict.fromkeys(w.kind for w in settled.engine_warnings))
+        assert not {"unbalanced", "unstable"} & set(second["engine_warning_kinds"])

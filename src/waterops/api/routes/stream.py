@@ -9,8 +9,10 @@
 ``alarm``     an alarm raised, updated, reopened or changed by an operator:
               ``{"event": ..., "action": ..., "actor": ..., "alarm": <AlarmPublic>}``
 ``incident``  an alarm incident opened or updated: ``{"event": ..., "incident": ...}``
-``twin``      the twin has a new state: ``{"time", "time_s", "multiplier_min",
-              "multiplier_max", "largest_abs_z"}`` (fetch ``/twin/nodes`` to recolour)
+``twin``      the twin has a new state: ``{"time", "time_s", "hydraulics_converged",
+              "unconverged_updates", "engine_warning_kinds", "multiplier_min",
+              "multiplier_max", "largest_abs_z"}`` (fetch ``/twin/nodes`` to recolour;
+              ``/twin/state`` has EPANET's warnings in full)
 ``kpi``       the key figures (as ``GET /kpis``), every :data:`KPI_EVERY_S`
 
 Everything comes from the process's event bus, so readings of every ingest path in this
@@ -122,8 +124,12 @@ class _Subscription:
         mult = event.state.dma.get("multiplier", None)
         z = (event.state.residuals["z"].abs().dropna() if "z" in event.state.residuals
              else None)
+        kinds = dict.fromkeys(w.kind for w in event.state.engine_warnings)  # once, in order
         self.offer("twin", {
             "time": event.time, "time_s": event.state.time_s,
+            "hydraulics_converged": event.state.hydraulics_converged,
+            "unconverged_updates": event.state.unconverged_updates,
+            "engine_warning_kinds": list(kinds),
             "multiplier_min": None if mult is None or mult.empty else float(mult.min()),
             "multiplier_max": None if mult is None or mult.empty else float(mult.max()),
             "largest_abs_z": None if z is None or z.empty else float(z.max()),

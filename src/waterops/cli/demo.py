@@ -45,6 +45,7 @@ from waterops.service.simulator import (
     generate_dataset,
 )
 from waterops.service.twin import Twin, TwinSettings, TwinState
+from waterops.service.twin_project import NOT_CONVERGED
 from waterops.service.virtual_utility import build_demo_utility
 from waterops.store import TelemetryStore
 from waterops.store.alarms_store import AlarmStore
@@ -100,6 +101,9 @@ def _status_table(status: UtilityStatus, twin: TwinState | None, speed: float) -
         f"{i.id} {i.type.value} at {i.element}" for i in incidents[:4])
         + (f" (+{len(incidents) - 4})" if len(incidents) > 4 else ""))
     if twin is not None:
+        health = _twin_health(twin)
+        if health is not None:
+            table.add_row("twin: hydraulics", f"[bold red]{health}[/]")
         mult = twin.dma["multiplier"]
         table.add_row("twin: DMA demand multipliers",
                       f"{mult.min():.2f}-{mult.max():.2f} (highest {mult.idxmax()})")
@@ -109,6 +113,18 @@ def _status_table(status: UtilityStatus, twin: TwinState | None, speed: float) -
     return table
 
 
+def _twin_health(twin: TwinState) -> str | None:
+    """``"NOT CONVERGED (unbalanced)"`` when the twin's hydraulics did not converge at this
+    update (with the warning kinds that say so, and how many updates in a row), else None."""
+    if twin.hydraulics_converged:
+        return None
+    why = ", ".join(dict.fromkeys(w.kind for w in twin.engine_warnings
+                                  if w.kind in NOT_CONVERGED))
+    if twin.unconverged_updates > 1:
+        why += ("; " if why else "") + f"{twin.unconverged_updates} updates in a row"
+    return "NOT CONVERGED" + (f" ({why})" if why else "")
+
+
 def _status_line(status: UtilityStatus, twin: TwinState | None = None) -> str:
     local = status.time.astimezone(LOCAL_TZ)
     line = (f"{local:%Y-%m-%d %H:%M} delivered {status.delivered_m3:,.0f} m³, lowest "
@@ -116,8 +132,13 @@ def _status_line(status: UtilityStatus, twin: TwinState | None = None) -> str:
             f"tank {status.clearwell_level_m:.2f} m, {len(status.open_incidents)} open "
             f"incidents, {status.readings_sent:,} readings")
     if twin is not None:
-        mult = twin.dma["multiplier"]
-        line += f"; twin: DMA multipliers {mult.min():.2f}-{mult.max():.2f}"
+        health = _twin_health(twin)
+        parts = [] if health is None else [health]
+        mult = twin.dma.get("multiplier")
+        if mult is not None and len(mult):
+            parts.append(f"DMA multipliers {mult.min():.2f}-{mult.max():.2f}")
+        if parts:
+            line += "; twin: " + ", ".join(parts)
     return line
 
 

@@ -61,6 +61,8 @@ LinkQuantity = Literal["flow", "velocity", "status", "setting", "quality"]
 SourceType = Literal["concen", "mass", "setpoint", "flowpaced"]
 
 ONE_YEAR_S = 365 * 86_400
+FLAT_PATTERN_ID = "waterops_flat"
+"""Id of the all-ones pattern :meth:`NetworkStepper.clear_demand_patterns` adds."""
 _SOURCE_TYPES: dict[str, int] = {
     "concen": tk.CONCEN, "mass": tk.MASS, "setpoint": tk.SETPOINT, "flowpaced": tk.FLOWPACED,
 }
@@ -133,6 +135,11 @@ class NetworkStepper:
         self._flow_m3s = flow_factor(flow_units)
         self._n_nodes = len(engine.node_ids)
         self._n_links = len(engine.link_ids)
+        self._initial_levels: dict[int, float] = {}  # tanks set by set_tank_level
+        self._is_tank = np.array([tk.getnodetype(self._ph, i) == tk.TANK
+                                  for i in range(1, self._n_nodes + 1)], dtype=bool)
+        self._elevation_file = np.array([tk.getnodevalue(self._ph, i, tk.ELEVATION)
+                                         for i in range(1, self._n_nodes + 1)])
         self._node_buf = _Buffer(self._n_nodes)
         self._link_buf = _Buffer(self._n_links)
         try:
@@ -317,8 +324,13 @@ class NetworkStepper:
         [m] (tanks; junctions 0), ``quality`` [mg/L, s or fraction].
         """
         self._require_solved()
-        tk.getnodevalues(self._ph, _NODE_PROPS[quantity], self._node_buf.raw)
+        # EN_TANKLEVEL reads a tank's *initial* level during a run: the level is the head
+        # above the tank's bottom
+        prop = tk.HEAD if quantity == "level" else _NODE_PROPS[quantity]
+        tk.getnodevalues(self._ph, prop, self._node_buf.raw)
         values = self._node_buf.view.copy()
+        if quantity == "level":
+            values = np.where(self._is_tank, values - self._elevation_file, 0.0)
         if quantity in ("demand", "emitter_flow"):
             values *= self._flow_m3s
         if quantity == "emitter_flow":
@@ -378,6 +390,44 @@ class NetworkStepper:
         setter = tk.setbasedemand
         for i, value in zip(positions.tolist(), values.tolist(), strict=True):
             setter(ph, i + 1, 1, value)
+
+    def clear_demand_patterns(self, positions: npt.NDArray[np.intp]) -> None:
+        """Give junctions at 0-based ``positions`` a flat primary demand pattern: their base
+        demand is then their demand (as when measured demands are set step by step).
+
+        (No pattern would not do: EPANET gives a demand without one the default pattern.)
+        The junctions' patterns are restored on :meth:`close`; the flat pattern
+        ``FLAT_PATTERN_ID`` stays in the project.
+        """
+        ph = self._ph
+        try:
+            flat = tk.getpatternindex(ph, FLAT_PATTERN_ID)
+        except Exception:  # EPANET error 205: no such pattern yet
+            tk.addpattern(ph, FLAT_PATTERN_ID)
+            flat = tk.getpatternindex(ph, FLAT_PATTERN_ID)
+            tk.setpatternvalue(ph, flat, 1, 1.0)
+        for i in positions.tolist():
+            old = tk.getdemandpattern(ph, i + 1, 1)
+            self._restore.callback(tk.setdemandpattern, ph, i + 1, 1, old)
+            tk.setdemandpattern(ph, i + 1, 1, flat)
+
+    def set_tank_level(self, tank_id: str, level_m: float) -> None:
+        """Put a tank's water level [m above its bottom] to ``level_m`` now (a measured level
+        forced onto the model; kept within the tank's minimum and maximum level): the next
+        solve sees it moved by the flows of the step before. Its initial level is restored
+        on :meth:`close`."""
+        index = self.engine.node_index(tank_id)
+        if tk.getnodetype(self._ph, index) != tk.TANK:
+            raise SimulationError(None, f"{tank_id!r} is not a tank", self.engine.path)
+        if index not in self._initial_levels:
+            self._initial_levels[index] = float(tk.getnodevalue(self._ph, index, tk.TANKLEVEL))
+            self._restore.callback(tk.setnodevalue, self._ph, index, tk.TANKLEVEL,
+                                   self._initial_levels[index])
+        low = tk.getnodevalue(self._ph, index, tk.MINLEVEL)
+        high = tk.getnodevalue(self._ph, index, tk.MAXLEVEL)
+        # a measured level may stray past the tank's limits by the sensor's noise
+        level = min(max(level_m / self._length_m, low), high)
+        tk.setnodevalue(self._ph, index, tk.TANKLEVEL, level)
 
     def set_emitter(self, node_id: str, coeff_si: float) -> None:
         """Emitter coefficient of a junction [m³/s per m^γ]; 0 removes the leak.

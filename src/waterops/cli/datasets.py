@@ -30,12 +30,18 @@ def leaks_command(
     sensors: int = typer.Option(25, "--sensors", help="Pressure loggers."),
     leak_free_days: float = typer.Option(14.0, "--leak-free-days",
                                          help="Days without leaks at the start [day]."),
+    ami: bool = typer.Option(False, "--ami",
+                             help="Smart meters at every consumer junction (demands.csv) and "
+                                  "a model with roughness errors (network.inp)."),
+    ami_interval_s: int = typer.Option(900, "--ami-interval-s",
+                                       help="Smart-meter read interval [s]."),
 ) -> None:
     """Simulate a network with leaks of many sizes and shapes; write SCADA files and truth."""
     if not network.is_file():
         raise NetworkFileError(network, None, "file not found")
     spec = LeakDatasetSpec(duration_days=days, leak_count=leaks, step_s=step_s,
-                           pressure_sensors=sensors, leak_free_days=leak_free_days)
+                           pressure_sensors=sensors, leak_free_days=leak_free_days, ami=ami,
+                           ami_interval_s=ami_interval_s)
     truth = generate_leak_dataset(network, out, seed=seed, spec=spec)
     typer.echo(f"{len(truth)} leaks over {days:g} days on {network.name} -> {out}", err=True)
 

@@ -50,7 +50,9 @@ def leaks_command(
     out: Path = typer.Option(..., "--out", "-o", help="Detections CSV written: "
                              "pipe_id,detected_at,score."),
     method: str = typer.Option("residual", "--method", help="'residual' (pressure residuals "
-                               "and leak signatures) or 'mnf' (minimum night flow, baseline)."),
+                               "and leak signatures), 'model' (residuals against the model "
+                               "fed smart-meter demands from demands.csv) or 'mnf' (minimum "
+                               "night flow, baseline)."),
     pressure_unit: str = typer.Option("m", "--pressure-unit", help="Unit of pressures.csv "
                                       "(m, kPa, bar, psi …)."),
     flow_unit: str = typer.Option("m3/s", "--flow-unit", help="Unit of flows.csv and "

@@ -13,6 +13,14 @@
   end of the period);
 - ``network.inp``: the network the readings come from, as given (without the leaks).
 
+With ``ami`` (a utility with smart meters at every customer, :attr:`LeakDatasetSpec.ami`),
+``demands.csv`` holds every consumer junction's demand as its meters give it (the mean over
+each read interval, written at the interval's end, quantised to ``ami_resolution_m3`` per read
+and with a relative meter noise), and ``network.inp`` is the network as the utility's model
+knows it: each pipe's roughness off by up to ``roughness_error`` (the model is not the truth,
+as BattLeDIM's given model was not). The readings and the ground truth are those of the same
+seed without ``ami`` (the meters and the model error draw from their own random stream).
+
 How the readings are made (the choices of the BattLeDIM 2020 data set, Vrachimis et al.):
 
 - every leak is an orifice half-way along its pipe (the pipe is split by a leak junction
@@ -74,6 +82,13 @@ class LeakDatasetSpec:
     pressure_noise_m : pressure and level sensor noise [m]
     flow_noise : relative noise of flow and demand meters [-]
     start : time of the first reading (UTC)
+    ami : meter every consumer junction (smart meters) and perturb the written model's
+        roughness (see the module's docstring)
+    ami_interval_s : smart-meter read interval [s] (a multiple of ``step_s``)
+    ami_resolution_m3 : volume resolution of one smart-meter read [m³]
+    ami_noise : relative noise of a smart-meter read [-]
+    roughness_error : largest relative roughness error of the written model per pipe [-]
+        (drawn uniformly in ±roughness_error); only with ``ami``
     """
 
     duration_days: float = 180.0
@@ -91,6 +106,16 @@ class LeakDatasetSpec:
     pressure_noise_m: float = 0.02
     flow_noise: float = 0.005
     start: str = "2025-01-01 00:00"
+    ami: bool = False
+    ami_interval_s: int = 900
+    ami_resolution_m3: float = 0.001
+    ami_noise: float = 0.02
+    roughness_error: float = 0.10
+
+    def __post_init__(self) -> None:
+        if self.ami_interval_s <= 0 or self.ami_interval_s % self.step_s:
+            raise ConfigError(f"smart-meter read interval {self.ami_interval_s} s must be a "
+                              f"multiple of the step {self.step_s} s")
 
 
 @dataclass(frozen=True)
@@ -269,6 +294,11 @@ def generate_leak_dataset(network: Path, out_dir: Path, *, seed: int,
     demand_pool = net.junctions.index[net.junctions["base_demand_m3s"] > 0]
     demand_ids = sorted(rng.choice(demand_pool, size=min(spec.demand_sensors, len(demand_pool)),
                                    replace=False).tolist())
+    # smart meters and the model error draw from their own stream: the readings and leaks of
+    # a seed are the same with and without them
+    ami_rng = np.random.default_rng([seed, AMI_STREAM])
+    if spec.ami:
+        demand_ids = sorted(str(j) for j in demand_pool)
     flow_ids = boundary_links(net)
     level_ids = list(net.tanks.index)
     leaky = split_leak_pipes(net, [leak.pipe_id for leak in leaks])
@@ -279,8 +309,49 @@ def generate_leak_dataset(network: Path, out_dir: Path, *, seed: int,
                              {"pressures": pressure_ids, "flows": flow_ids, "levels": level_ids,
                               "demands": demand_ids})
     truth = _truth_table(leaks, spec)
-    _write_all(out_dir, network, readings, truth)
+    model = network.read_bytes()
+    if spec.ami:
+        readings["demands"] = smart_meter_reads(readings["demands"], spec, ami_rng)
+        model = _with_roughness_error(net, spec.roughness_error, ami_rng)
+    _write_all(out_dir, model, readings, truth)
     return truth
+
+
+AMI_STREAM = 7_0001
+"""Second seed word of the random stream of smart meters and model error."""
+
+
+def smart_meter_reads(demand_m3s: pd.DataFrame, spec: LeakDatasetSpec,
+                      rng: np.random.Generator) -> pd.DataFrame:
+    """Smart-meter readings of true demands [m³/s] (time x junction, one row per step).
+
+    Each read is the mean over its interval, stamped at the interval's end (a meter reports
+    what has passed), its volume quantised to ``ami_resolution_m3`` after a relative noise of
+    ``ami_noise``; returned as a mean flow [m³/s]. The noise of ``demand_m3s`` itself (the
+    sparse meters' noise) is not wanted here: pass noise-free demands.
+    """
+    per = spec.ami_interval_s // spec.step_s
+    values = demand_m3s.to_numpy(dtype=float)
+    reads = len(values[1:]) // per  # the interval [t, t + step) holds the demand solved at t
+    means = values[: reads * per].reshape(reads, per, -1).mean(axis=1)
+    volume_m3 = means * spec.ami_interval_s * (1 + spec.ami_noise * rng.standard_normal(
+        means.shape))
+    volume_m3 = np.round(np.maximum(volume_m3, 0.0) / spec.ami_resolution_m3
+                         ) * spec.ami_resolution_m3
+    times = demand_m3s.index[per::per][:reads]
+    return pd.DataFrame(volume_m3 / spec.ami_interval_s, index=times,
+                        columns=demand_m3s.columns)
+
+
+def _with_roughness_error(net: Network, error: float, rng: np.random.Generator) -> bytes:
+    """The network file with each pipe's roughness times a factor drawn in 1 ± ``error``."""
+    model = net.copy()
+    factor = 1.0 + rng.uniform(-error, error, size=len(model.pipes))
+    model.pipes["roughness"] = model.pipes["roughness"].to_numpy(dtype=float) * factor
+    with tempfile.TemporaryDirectory(prefix="waterops-model-") as tmp:
+        path = Path(tmp) / "network.inp"
+        write_inp(model, path)
+        return path.read_bytes()
 
 
 def _simulate(path: Path, leaks: list[PlannedLeak], spec: LeakDatasetSpec,
@@ -326,7 +397,9 @@ def _simulate(path: Path, leaks: list[PlannedLeak], spec: LeakDatasetSpec,
         "pressures": lambda a: a + spec.pressure_noise_m * rng.standard_normal(a.shape),
         "levels": lambda a: a + spec.pressure_noise_m * rng.standard_normal(a.shape),
         "flows": lambda a: a * (1 + spec.flow_noise * rng.standard_normal(a.shape)),
-        "demands": lambda a: a * (1 + spec.flow_noise * rng.standard_normal(a.shape)),
+        # smart meters (ami) add their own noise to the true demands later
+        "demands": (lambda a: a) if spec.ami else (
+            lambda a: a * (1 + spec.flow_noise * rng.standard_normal(a.shape))),
     }
     return {kind: pd.DataFrame(noise[kind](values), index=times, columns=ids[kind])
             for kind, values in out.items()}
@@ -358,7 +431,7 @@ def _truth_table(leaks: list[PlannedLeak], spec: LeakDatasetSpec) -> pd.DataFram
     })
 
 
-def _write_all(out_dir: Path, network: Path, readings: dict[str, pd.DataFrame],
+def _write_all(out_dir: Path, network: bytes, readings: dict[str, pd.DataFrame],
                truth: pd.DataFrame) -> None:
     """Write every file into a staging folder, then move it into place (nothing half-written)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -370,7 +443,7 @@ def _write_all(out_dir: Path, network: Path, readings: dict[str, pd.DataFrame],
             table.index.name = "Timestamp"
             table.to_csv(stage / f"{kind}.csv", float_format="%.6g")
         truth.to_csv(stage / "leaks.csv", index=False, float_format="%.6g")
-        (stage / "network.inp").write_bytes(network.read_bytes())
+        (stage / "network.inp").write_bytes(network)
         if out_dir.exists():
             out_dir.rmdir()
         stage.rename(out_dir)

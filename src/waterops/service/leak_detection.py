@@ -5,8 +5,10 @@ Reads the network and the SCADA folder (BattLeDIM layout: ``pressures.csv``, ``f
 named by its element id), computes the leak signatures of every pipe on the hydraulic model
 (a leak at each junction, simulated for a day in a :func:`~waterops.hydraulics.batch.run_batch`;
 a pipe's signature is the mean of its end junctions'), runs the online detector of
-:mod:`waterops.detection.leaks` (or the minimum-night-flow baseline of
-:mod:`waterops.detection.leak_mnf`) and returns one row per raised leak.
+:mod:`waterops.detection.leaks` (on the data-driven residuals, or with ``--method model`` on
+residuals against the model fed smart-meter demands, :mod:`waterops.service.leak_model`; or
+the minimum-night-flow baseline of :mod:`waterops.detection.leak_mnf`) and returns one row
+per raised leak.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ from waterops.hydraulics.results import SimulationResults
 from waterops.hydraulics.scenarios import NodeLeak, Scenario
 from waterops.io.inp import read_inp
 from waterops.model.network import Network
+from waterops.service.leak_model import (
+    MIN_METERED_SHARE,
+    MODELLED_PREFIX,
+    model_residuals,
+    time_of_day_features,
+)
 from waterops.units import to_si, unit_quantity
 
 SCADA_FILES = ("pressures", "flows", "levels", "demands")
@@ -199,13 +207,16 @@ class SignatureReduce:
 
 
 def pipe_signatures(network: Path, net: Network, scada: Scada, *, workers: int = 1,
-                    dask_address: str | None = None) -> LeakSignatures:
+                    dask_address: str | None = None,
+                    duration_s: int = SIGNATURE_DURATION_S) -> LeakSignatures:
     """Signatures of every pipe between junctions: residual changes per m³/s of leak.
 
     A leak of about SIGNATURE_LEAK_M3S is put at each junction in turn and the network run
     for a day with its own patterns; the change of the day-mean sensor pressures and boundary
     features from the leak-free run, divided by the leak's outflow, is the junction's
     signature. A pipe takes the mean of its end junctions' (a leak half-way along).
+    ``duration_s`` [s] sets how long each run is (0: a single snapshot at the start, tanks at
+    their initial levels).
     """
     junctions = list(net.junctions.index)
     coeff = SIGNATURE_LEAK_M3S / math.sqrt(SIGNATURE_PRESSURE_M)
@@ -214,7 +225,7 @@ def pipe_signatures(network: Path, net: Network, scada: Scada, *, workers: int =
     reduce = SignatureReduce(tuple(scada.pressures_m.columns), tuple(scada.flows_m3s.columns))
     results = run_batch(network, scenarios, reduce=reduce, workers=workers, on_error="record",
                         dask_address=dask_address,
-                        options=RunOptions(duration_s=SIGNATURE_DURATION_S))
+                        options=RunOptions(duration_s=duration_s))
     base = results[0]
     if isinstance(base, ScenarioFailure):
         raise ConfigError(f"{network}: the leak-free network does not simulate: {base}")
@@ -303,8 +314,10 @@ def run_leak_detection(network: Path, scada_dir: Path, *, units: ScadaUnits | No
                        dask_address: str | None = None) -> pd.DataFrame:
     """Detect leaks in a SCADA folder; rows ``pipe_id, detected_at, score``.
 
-    ``method``: ``"residual"`` (pressure residuals and leak signatures) or ``"mnf"`` (minimum
-    night flow of the whole network as one DMA; no pipe: ``pipe_id`` is empty).
+    ``method``: ``"residual"`` (pressure residuals and leak signatures), ``"model"``
+    (residuals measured − modelled with smart-meter demands from ``demands.csv``, see
+    :mod:`waterops.service.leak_model`; same signatures and online detector) or ``"mnf"``
+    (minimum night flow of the whole network as one DMA; no pipe: ``pipe_id`` is empty).
 
     Raises
     ------
@@ -318,12 +331,40 @@ def run_leak_detection(network: Path, scada_dir: Path, *, units: ScadaUnits | No
         alarms = detect_night_flow_leaks(dma_inflow(net, scada), night)
         return pd.DataFrame({"pipe_id": "", "detected_at": alarms["detected_at"],
                              "score": alarms["score"]})
-    if method != "residual":
-        raise ConfigError(f"--method {method!r}: use 'residual' or 'mnf'")
-    signatures = pipe_signatures(network, net, scada, workers=workers, dask_address=dask_address)
-    features = boundary_features(scada.flows_m3s)
+    if method not in ("residual", "model"):
+        raise ConfigError(f"--method {method!r}: use 'residual', 'model' or 'mnf'")
+    # the model method's residuals see tanks at their measured levels: a leak's signature is
+    # its instantaneous effect (tanks held), not a day's drain of the tanks
+    signatures = pipe_signatures(network, net, scada, workers=workers, dask_address=dask_address,
+                                 duration_s=0 if method == "model" else SIGNATURE_DURATION_S)
     distances = pipe_distance_matrix(net, [str(p) for p in signatures.pressure.columns])
+    if method == "model":
+        return _detect_with_model(network, net, scada, signatures, distances, settings,
+                                  scada_dir)
+    features = boundary_features(scada.flows_m3s)
     return detect_leaks(scada.pressures_m, features, signatures, settings, distances)
+
+
+def _detect_with_model(network: Path, net: Network, scada: Scada, signatures: LeakSignatures,
+                       distances: npt.NDArray[np.float64],
+                       settings: LeakDetectorSettings | None, scada_dir: Path) -> pd.DataFrame:
+    """``--method model``: the detector of the residual method run on the residuals
+    *measured − modelled* (the model fed smart-meter demands and measured tank levels); its
+    reference explains each logger's residual by the others', the boundary flows, the
+    modelled logger pressures (which a leak does not move) and the time of day."""
+    consumers = net.junctions.index[net.junctions["base_demand_m3s"] > 0]
+    metered = scada.demands_m3s.columns.intersection(consumers)
+    if len(metered) < MIN_METERED_SHARE * len(consumers):
+        raise TelemetryError(
+            f"{scada_dir / 'demands.csv'}: {len(metered)} of {len(consumers)} consumer "
+            "junctions metered; --method model needs smart meters at most of them")
+    residual, modelled = model_residuals(network, scada.pressures_m,
+                                         scada.demands_m3s[metered], scada.levels_m)
+    times = pd.DatetimeIndex(residual.index)
+    flows = scada.flows_m3s.reindex(times, method="ffill")
+    features = pd.concat([boundary_features(flows), modelled.add_prefix(MODELLED_PREFIX),
+                          time_of_day_features(times)], axis=1)
+    return detect_leaks(residual, features, signatures, settings, distances)
 
 
 def format_detections(rows: pd.DataFrame) -> pd.DataFrame:

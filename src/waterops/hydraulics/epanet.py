@@ -244,7 +244,7 @@ class EpanetEngine:
     code may change the project through :attr:`handle` between runs (scenarios do).
     """
 
-    def __init__(self, handle: Any, path: Path, report_path: str | Path) -> None:
+    def __init__(self, handle: Any, path: str | Path, report_path: str | Path) -> None:
         self._handle = handle
         self._path = path
         self._report_path = os.fspath(report_path)
@@ -292,17 +292,17 @@ class EpanetEngine:
         EngineError
             when the toolkit fails for another reason.
         """
-        path = Path(path)
+        path = os.fspath(path)  # a str all the way to the toolkit; a Path only for errors
         if not os.path.isfile(path):  # EPANET would read a folder as an empty network
             raise NetworkFileError(path, None, "file not found")
         try:
-            handle, report_file = _open_project(str(path))
+            handle, report_file = _open_project(path)
         except _OpenFailed as failed:
             report_path = Path(failed.report)
             report = report_path.read_text(errors="replace") if report_path.exists() else ""
             report_path.unlink(missing_ok=True)
             code, reason = _toolkit_error(failed.exc)
-            details = _file_errors(report, path)
+            details = _file_errors(report, Path(path))
             if details:
                 line, first = details[0]
                 more = f" (and {len(details) - 1} more errors)" if len(details) > 1 else ""
@@ -586,7 +586,8 @@ class EpanetEngine:
         phase, t = "hydraulics", 0
         # owa-epanet echoes each EPANET warning code as a bare Python warning; they are caught
         # here only to know that the report file (with element and time) is worth reading.
-        with self._solver_open(with_quality), warnings.catch_warnings(record=True) as echoed:
+        self._open_solvers(with_quality)
+        with _CloseSolvers(ph, with_quality), warnings.catch_warnings(record=True) as echoed:
             warnings.simplefilter("always")
             try:  # one handler for the whole loop: a try per toolkit call costs on long runs
                 while True:
@@ -614,31 +615,30 @@ class EpanetEngine:
             except Exception as exc:
                 raise self._step_error(exc, phase, t) from None
         used = len(times)
-        return (
-            {k: v[:used] for k, v in node.items()},
-            {k: v[:used] for k, v in link.items()},
-            times,
-            bool(echoed),
-        )
+        if used < rows:  # EPANET ended early: keep the rows it reported
+            node = {k: v[:used] for k, v in node.items()}
+            link = {k: v[:used] for k, v in link.items()}
+        return node, link, times, bool(echoed)
 
-    def _solver_open(self, with_quality: bool) -> ExitStack:
-        """Open and initialise the hydraulic (and quality) solver; the stack closes them."""
+    def _open_solvers(self, with_quality: bool) -> None:
+        """Open and initialise the hydraulic (and quality) solver; on failure close what was
+        opened and raise a SimulationError (:class:`_CloseSolvers` closes them after a run)."""
         ph = self._handle
-        stack = ExitStack()
-        phase = "hydraulics"
+        phase, opened = "hydraulics", []
         try:
             tk.openH(ph)
-            stack.callback(tk.closeH, ph)
+            opened.append(tk.closeH)
             tk.initH(ph, tk.NOSAVE)
             if with_quality:
                 phase = "water quality"
                 tk.openQ(ph)
-                stack.callback(tk.closeQ, ph)
+                opened.append(tk.closeQ)
                 tk.initQ(ph, tk.NOSAVE)
         except Exception as exc:
-            stack.close()
+            for close in reversed(opened):
+                with suppress(Exception):
+                    close(ph)
             raise self._step_error(exc, phase, 0) from None
-        return stack
 
     def _step_error(self, exc: Exception, what: str, time_s: int) -> SimulationError:
         """A toolkit error during the run, as a SimulationError naming file, time and cause."""
@@ -654,7 +654,7 @@ class EpanetEngine:
         details = []
         for match in _ILL_CONDITIONED_RE.finditer(report):
             node_id = match.group(1)
-            line = _element_line(self._path, node_id, ("JUNCTIONS", "RESERVOIRS", "TANKS"))
+            line = _element_line(Path(self._path), node_id, ("JUNCTIONS", "RESERVOIRS", "TANKS"))
             where = f" (line {line})" if line else ""
             details.append(f"system ill-conditioned at node {node_id}{where}")
         details += [w.message for w in parse_report_warnings(report)[:3]]
@@ -724,6 +724,25 @@ def _labels(name: str, ids: tuple[str, ...]) -> pd.Index:
 def _time_index(times_s: tuple[int, ...]) -> pd.Index:
     """The ``time_s`` row labels of a run's report times (remembered like :func:`_labels`)."""
     return pd.Index(np.array(times_s, dtype=np.int64), name="time_s")
+
+
+class _CloseSolvers:
+    """Close the quality (if open) and hydraulic solvers of ``ph`` when the block ends."""
+
+    __slots__ = ("_ph", "_with_quality")
+
+    def __init__(self, ph: Any, with_quality: bool) -> None:
+        self._ph, self._with_quality = ph, with_quality
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._with_quality:
+                tk.closeQ(self._ph)
+        finally:
+            tk.closeH(self._ph)
 
 
 def _frame(values: npt.NDArray[np.float64], index: pd.Index, columns: pd.Index) -> pd.DataFrame:

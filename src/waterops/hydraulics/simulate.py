@@ -63,7 +63,7 @@ def simulate(
         "progress": progress,
     }
     if isinstance(network, str | PathLike):
-        with EpanetEngine.open(Path(fspath(network))) as engine:
+        with EpanetEngine.open(fspath(network)) as engine:
             return engine.run(**options)  # type: ignore[arg-type]
     if isinstance(network, ScenarioLike):
         with _opened(network.base) as engine:

@@ -293,14 +293,14 @@ class EpanetEngine:
             when the toolkit fails for another reason.
         """
         path = os.fspath(path)  # a str all the way to the toolkit; a Path only for errors
-        if not os.path.isfile(path):  # EPANET would read a folder as an empty network
-            raise NetworkFileError(path, None, "file not found")
         try:
             handle, report_file = _open_project(path)
         except _OpenFailed as failed:
             report_path = Path(failed.report)
             report = report_path.read_text(errors="replace") if report_path.exists() else ""
             report_path.unlink(missing_ok=True)
+            if not os.path.isfile(path):
+                raise NetworkFileError(path, None, "file not found") from None
             code, reason = _toolkit_error(failed.exc)
             details = _file_errors(report, Path(path))
             if details:
@@ -310,6 +310,13 @@ class EpanetEngine:
             if code is not None and 200 <= code < 310:
                 raise NetworkFileError(path, None, f"EPANET error {code}: {reason}") from None
             raise EngineError(code, reason, path) from None
+        # EPANET reads a folder as an empty network: asked only then (a stat before every open
+        # was a visible share of a small network's run)
+        if tk.getcount(handle, tk.NODECOUNT) == 0 and not os.path.isfile(path):
+            _close_quietly(handle)
+            with suppress(OSError):
+                os.unlink(report_file)
+            raise NetworkFileError(path, None, "file not found")
         # Status lines cost time on every step and nobody reads them; warnings still come.
         tk.setstatusreport(handle, tk.NO_REPORT)
         return cls(handle, path, report_file)

@@ -89,6 +89,11 @@ def test_trace_and_sources(api: Api) -> None:
     telemetry.upsert_sites(layout.sites)
     telemetry.upsert_sensors(layout.sensors)
     telemetry.write_readings([Reading("TU-RES-SHUIKU", T0, 60.0)])
+    for bad, named in (({"lead": 0.01}, "no limits for parameter 'lead'"),
+                       ({"ph": "NaN"}, "ph: reading nan is not a number")):
+        refused = api.client.post("/api/v1/sources/status", headers=dispatcher,
+                                  json={"readings": {"SRC-RIVER": bad}})
+        assert refused.status_code == 422 and named in refused.json()["detail"], refused.text
     status = api.client.post("/api/v1/sources/status", headers=dispatcher, json={})
     shuiku = next(s for s in status.json() if s["source_id"] == "SRC-SHUIKU")
     assert shuiku["level"] == "warning" and shuiku["findings"][0]["value"] == 60.0

@@ -15,7 +15,7 @@ from waterops.emergency.sources import (
     assess_source,
     switch_plan,
 )
-from waterops.errors import ConfigError, ScenarioError
+from waterops.errors import ConfigError, QualityDataError, ScenarioError
 from waterops.hydraulics import EpanetEngine
 from waterops.model.utility import (
     Dma,
@@ -137,7 +137,7 @@ def test_source_status_is_the_worst_finding() -> None:
     assert [f.level for f in status.findings] == [AlertLevel.WARNING, AlertLevel.ALARM,
                                                   AlertLevel.NORMAL]
     assert "GB 3838-2002" in status.findings[0].limit
-    with pytest.raises(ConfigError, match="no limits for parameter 'lead'"):
+    with pytest.raises(QualityDataError, match="no limits for parameter 'lead'"):
         assess_source("SRC-RIVER", {"lead": 0.01})
 
 

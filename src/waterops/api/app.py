@@ -68,6 +68,7 @@ from waterops.errors import (
     PayloadError,
     PermissionDeniedError,
     ProblemTransitionError,
+    QualityDataError,
     RecordNotFoundError,
     RegisterError,
     RenewalPlanError,
@@ -150,6 +151,7 @@ _STATUS_OF: tuple[tuple[type[WaterOpsError], int], ...] = (
     (ConnectionApplicationError, 422),
     (CalendarError, 422),
     (ScenarioError, 422),  # an unknown element or an impossible closure
+    (QualityDataError, 422),  # a water-quality reading that cannot be judged
     (RegisterError, 422),  # a pipe register that cannot be read
     (RenewalPlanError, 422),  # a plan that cannot be made (e.g. must-do over budget)
     (StoreError, 503),

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from waterops.emergency.contamination import prepare_chemical_run, quality_loop
-from waterops.errors import ConfigError, ScenarioError
+from waterops.errors import ConfigError, QualityDataError, ScenarioError
 from waterops.hydraulics.epanet import EpanetEngine
 from waterops.hydraulics.quality import Chemical, Trace
 from waterops.hydraulics.results import SimulationResults
@@ -81,7 +81,7 @@ class RawWaterLimit:
     def level(self, value: float) -> AlertLevel:
         """Level of ``value`` against the limits."""
         if not math.isfinite(value):
-            raise ConfigError(f"{self.parameter}: reading {value!r} is not a number")
+            raise QualityDataError(self.parameter, f"reading {value!r} is not a number")
         if (self.upper is not None and value > self.upper) or (
                 self.lower is not None and value < self.lower):
             return AlertLevel.ALARM
@@ -136,15 +136,16 @@ def assess_source(source_id: str, readings: Mapping[str, float],
 
     Raises
     ------
-    ConfigError
+    QualityDataError
         for a parameter without limits, or a value that is not a number.
     """
     findings = []
     for parameter, value in sorted(readings.items()):
         limit = limits.get(parameter)
         if limit is None:
-            raise ConfigError(f"source {source_id}: no limits for parameter {parameter!r}; "
-                              f"known: {', '.join(sorted(limits))}")
+            raise QualityDataError(f"source {source_id}",
+                                   f"no limits for parameter {parameter!r}; "
+                                   f"known: {', '.join(sorted(limits))}")
         bounds = " – ".join(f"{b:g}" for b in (limit.lower, limit.upper) if b is not None)
         text = f"{'≥ ' if limit.upper is None else '≤ ' if limit.lower is None else ''}" \
                f"{bounds} {limit.unit} ({limit.source})"

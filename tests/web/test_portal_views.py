@@ -104,12 +104,13 @@ def test_notices_for_my_address_only(page: Any, web_server: WebServer) -> None:
     notice.first.wait_for()
     assert notice.count() == 1
     text = notice.inner_text()
-    assert "Jinhua Road · planned works" in text and "main replacement" in text
+    assert "Jinhua Road · planned works" in text and "Reason: main replacement" in text
     assert page.locator("#my-accounts").inner_text() == "Your customer accounts: H002873"
     check_accessibility(page)
     page.goto(f"{web_server.base_url}/portal?lang=zh-CN#notices")
     page.get_by_role("heading", name="我所在地址的停水通知").wait_for()
     assert "计划停水" in page.locator("#notices-list").inner_text()
+    assert "原因：main replacement" in page.locator("#notices-list").inner_text()  # 全角冒号
     assert "停水" in page.locator("#notices-list li p").nth(2).inner_text()
     no_raw_keys(page)
     check_accessibility(page)

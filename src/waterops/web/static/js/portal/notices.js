@@ -11,7 +11,7 @@ export async function renderNotices(ctx) {
     <li class="panel notice notice-${esc(n.kind)}">
       <h3>${esc(n.area)} · ${esc(t("notice." + n.kind))}</h3>
       <p><strong>${esc(formatTime(n.starts_at))} – ${esc(formatTime(n.ends_at))}</strong></p>
-      <p>${esc(t("portal.notices.reason"))}: ${esc(n.reason)}</p>
+      <p>${esc(t("portal.notices.reason", { reason: n.reason }))}</p>
       <p>${esc(pick(n.body, n.body_zh))}</p>
       <p class="muted">${esc(t("portal.notices.issued", { at: formatTime(n.issued_at) }))}</p>
     </li>`).join("");

@@ -72,6 +72,11 @@ def test_emitter_and_source_quality_set_mid_run() -> None:
         # Q = C·p^0.5 with C in m³/s per m^0.5
         assert stepper.node_values("emitter_flow")[node] == pytest.approx(
             0.01 * np.sqrt(pressure_m), rel=5e-3)  # EPANET converges to ACCURACY 0.001
+        # what the customers get excludes the leak: demand = consumers + emitter
+        consumers = stepper.node_values("consumer_demand")[node]
+        assert 0.0 < consumers < stepper.node_values("demand")[node]
+        assert consumers + stepper.node_values("emitter_flow")[node] == pytest.approx(
+            stepper.node_values("demand")[node], rel=1e-9)
         assert stepper.source_quality("WTP1-CLEARWELL") == pytest.approx(1.0)
         stepper.set_source_quality("WTP1-CLEARWELL", 0.0)
         assert stepper.source_quality("WTP1-CLEARWELL") == 0.0

@@ -55,7 +55,9 @@ from waterops.hydraulics.epanet import EpanetEngine
 from waterops.hydraulics.quality import Chemical, QualitySpec, Trace, WaterAge
 from waterops.units import FT_M, US_FLOW_UNITS, flow_factor
 
-NodeQuantity = Literal["pressure", "head", "demand", "quality", "level", "emitter_flow"]
+NodeQuantity = Literal[
+    "pressure", "head", "demand", "consumer_demand", "quality", "level", "emitter_flow"
+]
 LinkQuantity = Literal["flow", "velocity", "status", "setting", "quality"]
 
 SourceType = Literal["concen", "mass", "setpoint", "flowpaced"]
@@ -69,7 +71,7 @@ _SOURCE_TYPES: dict[str, int] = {
 
 _NODE_PROPS: dict[str, int] = {
     "pressure": tk.PRESSURE, "head": tk.HEAD, "demand": tk.DEMAND, "quality": tk.QUALITY,
-    "level": tk.TANKLEVEL, "emitter_flow": tk.EMITTERFLOW,
+    "level": tk.TANKLEVEL, "emitter_flow": tk.EMITTERFLOW, "consumer_demand": tk.DEMANDFLOW,
 }
 _LINK_PROPS: dict[str, int] = {
     "flow": tk.FLOW, "velocity": tk.VELOCITY, "status": tk.STATUS, "setting": tk.SETTING,
@@ -320,8 +322,9 @@ class NetworkStepper:
     def node_values(self, quantity: NodeQuantity) -> npt.NDArray[np.float64]:
         """One value per node in toolkit order, SI (a new array).
 
-        ``pressure`` and ``head`` [m], ``demand`` and ``emitter_flow`` [m³/s], ``level``
-        [m] (tanks; junctions 0), ``quality`` [mg/L, s or fraction].
+        ``pressure`` and ``head`` [m], ``demand`` (all outflow: consumers, emitters, leaks;
+        tanks: net inflow), ``consumer_demand`` (what consumers get) and ``emitter_flow``
+        [m³/s], ``level`` [m] (tanks; junctions 0), ``quality`` [mg/L, s or fraction].
         """
         self._require_solved()
         # EN_TANKLEVEL reads a tank's *initial* level during a run: the level is the head
@@ -331,7 +334,7 @@ class NetworkStepper:
         values = self._node_buf.view.copy()
         if quantity == "level":
             values = np.where(self._is_tank, values - self._elevation_file, 0.0)
-        if quantity in ("demand", "emitter_flow"):
+        if quantity in ("demand", "consumer_demand", "emitter_flow"):
             values *= self._flow_m3s
         if quantity == "emitter_flow":
             values[~self._has_emitter] = 0.0

@@ -569,7 +569,9 @@ class VirtualUtility:
                            values[due], truth[due])
 
     def _account(self, frame: SensorFrame) -> None:
-        demand = self.models.main.node_values("demand")[self._demand_pos]
+        # what the customers got (EPANET's consumer demand): leak and emitter outflow at their
+        # nodes is water lost, not delivered, and must not be billed in the NRW estimate
+        demand = self.models.main.node_values("consumer_demand")[self._demand_pos]
         self.delivered_m3 += float(np.clip(demand, 0, None).sum()) * (
             self.config.step_s if frame.time_s > 0 else 0)
 

@@ -118,8 +118,7 @@ def _twin_health(twin: TwinState) -> str | None:
     update (with the warning kinds that say so, and how many updates in a row), else None."""
     if twin.hydraulics_converged:
         return None
-    why = ", ".join(dict.fromkeys(w.kind for w in twin.engine_warnings
-                                  if w.kind in NOT_CONVERGED))
+    why = ", ".join(k for k in twin.warning_kinds if k in NOT_CONVERGED)
     if twin.unconverged_updates > 1:
         why += ("; " if why else "") + f"{twin.unconverged_updates} updates in a row"
     return "NOT CONVERGED" + (f" ({why})" if why else "")

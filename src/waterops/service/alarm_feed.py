@@ -368,8 +368,9 @@ def _burst_signal(dma_id: str, time: datetime, extra_m3s: float,
 
 def _twin_signal(time: datetime, state: TwinState, limit: int, active: bool) -> AlarmSignal:
     n = state.unconverged_updates
-    found = dict.fromkeys(w.kind for w in state.engine_warnings)  # why it did not, first
-    kinds = ", ".join(sorted(found, key=lambda k: k not in NOT_CONVERGED)) or "no warning"
+    # why it did not first
+    kinds = ", ".join(sorted(state.warning_kinds, key=lambda k: k not in NOT_CONVERGED)
+                      ) or "no warning"
     message = message_zh = ""
     if active:
         message = (f"The digital twin's hydraulics have not converged for {n} updates "

@@ -212,6 +212,11 @@ class TwinState:
     engine_warnings: tuple[SimulationWarning, ...] = ()
     unconverged_updates: int = 0
 
+    @property
+    def warning_kinds(self) -> tuple[str, ...]:
+        """The kinds of :attr:`engine_warnings`, each once, first first."""
+        return tuple(dict.fromkeys(w.kind for w in self.engine_warnings))
+
 
 @dataclass
 class _DmaBalance:

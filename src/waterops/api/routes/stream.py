@@ -124,12 +124,11 @@ class _Subscription:
         mult = event.state.dma.get("multiplier", None)
         z = (event.state.residuals["z"].abs().dropna() if "z" in event.state.residuals
              else None)
-        kinds = dict.fromkeys(w.kind for w in event.state.engine_warnings)  # once, in order
         self.offer("twin", {
             "time": event.time, "time_s": event.state.time_s,
             "hydraulics_converged": event.state.hydraulics_converged,
             "unconverged_updates": event.state.unconverged_updates,
-            "engine_warning_kinds": list(kinds),
+            "engine_warning_kinds": list(event.state.warning_kinds),
             "multiplier_min": None if mult is None or mult.empty else float(mult.min()),
             "multiplier_max": None if mult is None or mult.empty else float(mult.max()),
             "largest_abs_z": None if z is None or z.empty else float(z.max()),

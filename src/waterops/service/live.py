@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from waterops.errors import ConfigError, LiveSystemError
 from waterops.model.accounts import Role
@@ -141,8 +142,8 @@ class Live:
         self._twin_history: dict[str, deque[tuple[datetime, float]]] = {}
         self.source_input_m3 = 0.0
         """Water the sources sent since the simulator started [m³] (the model's flows)."""
-        self._storage_start_m3: float | None = None
         self._storage_in_m3 = 0.0  # the tanks' net inflow, summed like the sources' input
+        self._tank_positions: npt.NDArray[np.intp] | None = None  # in the simulator's model
         self.source_meters = source_meter_ids(layout)
         """Flow sensors of what enters the system."""
 
@@ -219,41 +220,29 @@ class Live:
         with self.lock:
             return sim.clock(max(sim.time_s, 0))
 
-    def storage_m3(self) -> float:
-        """Water held in the tanks now [m³] (cylinders: level x π d²/4; the clear-water tank
-        and the city tanks are all downstream of the source meters)."""
-        sim = self.require_simulator()
-        tanks = self.network.tanks
-        area = np.pi * tanks["diameter_m"].to_numpy(dtype=float) ** 2 / 4
-        with self.lock:
-            main = sim.models.main
-            level = main.node_values("pressure")[main.node_indices(list(tanks.index))]
-        return float((area * np.clip(level, 0.0, None)).sum())
-
     def storage_change_m3(self) -> float:
         """Water put into the tanks since the simulator's first frame [m³].
 
         Summed from the tanks' net inflow at each frame, exactly as :attr:`source_input_m3`
         and the simulator's delivered volume are summed: the model balances sources, outflows
         and tank inflow at every solution, so input − storage − delivered is what leaked,
-        never below zero. (The levels' difference, :meth:`storage_m3` now minus at the
-        start, is exact, but against the frame sums of the flows it made the demo's NRW
-        slightly negative in its first hours.)"""
+        never below zero. (The tanks' level difference since the start is exact, but against
+        the frame sums of the flows it made the demo's NRW slightly negative in its first
+        hours.)"""
         return self._storage_in_m3
 
     def account_frame(self, frame: SensorFrame, step_s: int) -> None:
         """Add the sources' inflow and the tanks' net inflow over the step to
         :attr:`source_input_m3` and :meth:`storage_change_m3` (NRW estimate)."""
-        if self._storage_start_m3 is None:
-            self._storage_start_m3 = self.storage_m3()
         if frame.time_s <= 0:
             return
         flows = self.status().source_flows_m3s.values()
         sim = self.require_simulator()
         with self.lock:
             main = sim.models.main
-            tanks = main.node_indices(list(self.network.tanks.index))
-            tank_inflow = main.node_values("demand")[tanks]
+            if self._tank_positions is None:
+                self._tank_positions = main.node_indices(list(self.network.tanks.index))
+            tank_inflow = main.node_values("demand")[self._tank_positions]
         self.source_input_m3 += sum(max(q, 0.0) for q in flows) * step_s
         self._storage_in_m3 += float(tank_inflow.sum()) * step_s
 

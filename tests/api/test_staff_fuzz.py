@@ -43,15 +43,13 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from waterops.data import demo_network_path
 from waterops.model.accounts import ROLE_PERMISSIONS, Role
 
-from .conftest import PASSWORD, Api
+from .conftest import Api
+from .fuzzing import api_operations, bearer, fuzz
 from .test_connections_api import apply
 
 EXAMPLES_PER_OPERATION = 3
@@ -108,16 +106,7 @@ def test_no_server_error_for_staff(api: Api) -> None:
         if role != "administrator":  # the fixture creates root-admin with the first staff
             api.staff(username, role)
 
-    def bearer(username: str) -> dict[str, str]:
-        # fresh tokens per operation (the logout operation revokes the ones it is given),
-        # minted from an address the fuzzed login attempts do not slow down
-        token = api.services.auth.login(username, PASSWORD, "fuzz-setup").token
-        return {"Authorization": f"Bearer {token}"}
-
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
-    schema.config.generation.update(with_security_parameters=False)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 15
+    operations = api_operations(api)
     reached: dict[str, set[str]] = defaultdict(set)  # role -> operations it got past 403 on
     refused_admin: dict[str, str] = {}  # operation -> what its 403 said the admin may not do
 
@@ -126,39 +115,28 @@ def test_no_server_error_for_staff(api: Api) -> None:
         name = f"{operation.method.upper()} {operation.path}"
         if on_postgresql and name in SQLITE_ONLY:
             continue
-        tokens = {username: bearer(username) for username in STAFF}
+        tokens = {username: bearer(api, username) for username in STAFF}
         denied: set[str] = set()
-        for mode in GenerationMode:  # positive first: a 403 there means the role may not
 
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=EXAMPLES_PER_OPERATION,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            def call(case: Any) -> None:  # run at once below, inside this iteration
-                for username, token in tokens.items():  # noqa: B023
-                    if username in denied:  # noqa: B023
-                        continue
-                    response = case.call(headers={**dict(case.headers or {}), **token})
-                    where = f"{STAFF[username]}: {case.method} {case.formatted_path}"
-                    assert response.status_code < 500, (where, response.text)
-                    if response.status_code >= 400:
-                        assert_problem(response, where)
-                    if response.status_code == 403 and mode is GenerationMode.POSITIVE:  # noqa: B023
-                        denied.add(username)  # noqa: B023
-                        if STAFF[username] == "administrator":
-                            refused = re.search(r"may not (\S+)", response.json()["detail"])
-                            refused_admin[name] = refused.group(1) if refused else ""  # noqa: B023
-                    elif response.status_code != 403:
-                        reached[STAFF[username]].add(name)  # noqa: B023
+        # positive mode first: a 403 on a valid request means the role may not use it
+        def check(case: Any, mode: GenerationMode) -> None:
+            for username, token in tokens.items():  # noqa: B023
+                if username in denied:  # noqa: B023
+                    continue
+                response = case.call(headers={**dict(case.headers or {}), **token})
+                where = f"{STAFF[username]}: {case.method} {case.formatted_path}"
+                assert response.status_code < 500, (where, response.text)
+                if response.status_code >= 400:
+                    assert_problem(response, where)
+                if response.status_code == 403 and mode is GenerationMode.POSITIVE:
+                    denied.add(username)  # noqa: B023
+                    if STAFF[username] == "administrator":
+                        refused = re.search(r"may not (\S+)", response.json()["detail"])
+                        refused_admin[name] = refused.group(1) if refused else ""  # noqa: B023
+                elif response.status_code != 403:
+                    reached[STAFF[username]].add(name)  # noqa: B023
 
-            try:
-                call()
-            except Unsatisfiable:
-                # an operation without parameters or body has no invalid input to generate
-                assert mode is GenerationMode.NEGATIVE
+        fuzz(operation, EXAMPLES_PER_OPERATION, check)
 
     names = {f"{op.method.upper()} {op.path}" for op in operations}
     assert names >= SQLITE_ONLY  # a renamed route must leave this list too

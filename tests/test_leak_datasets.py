@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from scada_cut import write_cut
 from waterops.cli.main import EXIT_USER_ERROR, main
 from waterops.io.inp import read_inp
 from waterops.service.leak_datasets import LeakDatasetSpec, generate_leak_dataset
@@ -84,10 +85,7 @@ def test_detect_leaks_is_causal_on_data_cut_at_any_time(dataset: Path, tmp_path:
     for k, cut in enumerate(cuts):
         part_dir = tmp_path / f"cut{k}"
         part_dir.mkdir()
-        for name in ("pressures", "flows", "levels", "demands"):
-            table = pd.read_csv(dataset / f"{name}.csv", dtype={"Timestamp": str})
-            keep = pd.to_datetime(table["Timestamp"]) <= cut
-            table[keep].to_csv(part_dir / f"{name}.csv", index=False)
+        write_cut(dataset, part_dir, cut)
         part = _detect(dataset / "network.inp", part_dir, tmp_path / f"cut{k}.csv")
         expected = full[times <= cut].reset_index(drop=True)
         pd.testing.assert_frame_equal(part, expected)

@@ -299,3 +299,50 @@ def test_demand_model_names(net1_path: Path) -> None:
     assert lower.node["demand"].equals(upper.node["demand"])
     with pytest.raises(ConfigError, match="unknown demand model 'XDA'"):
         simulate(net1_path, duration_s=3600, demand_model="XDA")
+
+
+def test_getter_buffers_pass_from_closed_engines_to_new_ones() -> None:
+    """A closed engine's getter buffers serve the next engine of the same size; two engines
+    open at once never share one, and each reads its own values."""
+    from waterops.hydraulics import epanet as adapter
+
+    adapter._SPARE_VECTORS.clear()
+    net1, net3 = NETWORKS / "Net1.inp", NETWORKS / "Net3.inp"
+    with EpanetEngine.open(net1) as first, EpanetEngine.open(net1) as second:
+        given = [first._node_buf, first._link_buf, second._node_buf, second._link_buf]
+        assert len({id(buffer) for buffer in given}) == 4
+        a, b = first.run(duration_s=7200), second.run(duration_s=7200)
+    assert sorted(map(id, adapter._SPARE_VECTORS[11])) == sorted([id(given[0]), id(given[2])])
+    assert sorted(map(id, adapter._SPARE_VECTORS[13])) == sorted([id(given[1]), id(given[3])])
+    with EpanetEngine.open(net1) as third:
+        assert any(third._node_buf is buffer for buffer in (given[0], given[2]))
+        assert any(third._link_buf is buffer for buffer in (given[1], given[3]))
+        c = third.run(duration_s=7200)
+    with EpanetEngine.open(net3) as other:  # another size: none of Net1's buffers
+        assert all(other._node_buf is not buffer for buffer in given)
+        assert other._node_buf.size == len(other.node_ids) == 97
+        other.run(duration_s=7200)
+    for table in ("pressure", "head", "demand"):
+        np.testing.assert_array_equal(a.node[table].to_numpy(), b.node[table].to_numpy())
+        np.testing.assert_array_equal(a.node[table].to_numpy(), c.node[table].to_numpy())
+    for spare in adapter._SPARE_VECTORS.values():
+        assert len(spare) <= 4
+
+
+def test_restore_undoes_in_reverse_and_makes_every_call() -> None:
+    """The option restore after a run: reverse order, every call made even when one fails,
+    and the first failure raised."""
+    from waterops.hydraulics.epanet import _Restore
+
+    made: list[str] = []
+
+    def fail(name: str) -> None:
+        made.append(name)
+        raise RuntimeError(name)
+
+    with pytest.raises(RuntimeError, match="third"), _Restore() as restore:
+        restore.callback(made.append, "first")
+        restore.callback(fail, "second")
+        restore.callback(fail, "third")
+        restore.callback(made.append, "fourth")
+    assert made == ["fourth", "third", "second", "first"]

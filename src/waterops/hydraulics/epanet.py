@@ -30,7 +30,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -51,7 +51,13 @@ from waterops.hydraulics.engine import DemandModel as DemandModel  # re-exported
 from waterops.hydraulics.engine import PressureDriven as PressureDriven
 from waterops.hydraulics.engine import ProgressCallback
 from waterops.hydraulics.quality import Chemical, QualitySpec, Trace, WaterAge
-from waterops.hydraulics.results import SimulationResults, SimulationWarning
+from waterops.hydraulics.results import (
+    LINK_TABLES,
+    NODE_TABLES,
+    SimulationResults,
+    SimulationWarning,
+)
+from waterops.hydraulics.tables import float_table
 from waterops.units import FT_M, US_FLOW_UNITS, flow_factor
 
 FLOW_UNITS = ("CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS")
@@ -60,19 +66,22 @@ NODE_TYPES = ("junction", "reservoir", "tank")
 LINK_TYPES = ("cvpipe", "pipe", "pump", "prv", "psv", "pbv", "fcv", "tcv", "gpv", "pcv")
 
 # The compiled functions behind owa-epanet's ``epanet.toolkit`` (same names and arguments):
-# the time loop and the id/type reads call them directly, without the module's pure-Python
-# trampolines (one frame per call: about 200 calls per day of hourly reports, one or two per
-# element at opening); any other build: the module itself.
+# the adapter calls them directly, without the module's pure-Python trampolines (one frame per
+# call: about 200 calls per day of hourly reports, one or two per element at opening, some 30
+# more around a run, each dearer right after a garbage collection); any other build of the
+# bindings: the module itself. Constants (``tk.PRESSURE`` …) and ``doubleArray`` come from it.
+_TOOLKIT_FUNCTIONS = (
+    "clearreport", "close", "closeH", "closeQ", "copyreport", "createproject",
+    "deleteproject", "getcount", "getdemandmodel", "getflowunits", "getlinkid",
+    "getlinktype", "getlinkvalue", "getlinkvalues", "getnodeid", "getnodetype",
+    "getnodevalue", "getnodevalues", "getoption", "getqualinfo", "gettimeparam", "initH",
+    "initQ", "nextH", "nextQ", "open", "openH", "openQ", "runH", "runQ", "setdemandmodel",
+    "setlinkvalue", "setnodevalue", "setoption", "setqualtype", "setstatusreport",
+    "settimeparam",
+)
 _FAST: Any = getattr(tk, "_toolkit", tk)
-if not all(hasattr(_FAST, f) for f in ("runH", "nextH", "runQ", "nextQ", "getnodevalues",
-                                       "getlinkvalues", "getnodeid", "getlinkid",
-                                       "getlinktype")):  # pragma: no cover
+if not all(hasattr(_FAST, f) for f in _TOOLKIT_FUNCTIONS):  # pragma: no cover
     _FAST = tk
-
-try:  # pandas >= 3.0: the documented low-level constructor for arrays already in block form
-    from pandas.api.internals import create_dataframe_from_blocks as _from_blocks
-except ImportError:  # pragma: no cover - pandas 2.x
-    _from_blocks = None
 
 _ERROR_RE = re.compile(r"Error (\d+):\s*(.*)")
 _SECTION_LINE_RE = re.compile(r"in \[(\w+)\] section:?\s*$", re.IGNORECASE)
@@ -83,11 +92,35 @@ _WARNING_RE = re.compile(r"WARNING:\s*(.*?)\s*(?:at (\d+):(\d\d):(\d\d) hrs)?\.?
 class _Vector:
     """A toolkit ``double[]`` buffer and a numpy view of the same memory (no copy per read)."""
 
+    __slots__ = ("buffer", "size", "view")
+
     def __init__(self, size: int) -> None:
+        self.size = size
         self.buffer = tk.doubleArray(max(size, 1))
         address = int(self.buffer.cast())
         c_array = (ctypes.c_double * max(size, 1)).from_address(address)
         self.view: npt.NDArray[np.float64] = np.ctypeslib.as_array(c_array)[:size]
+
+    @classmethod
+    def take(cls, size: int) -> _Vector:
+        """A buffer of ``size`` doubles: one a closed engine gave back, else a new one."""
+        spare = _SPARE_VECTORS.get(size)
+        if spare:
+            with suppress(IndexError):  # another thread took the last one
+                return spare.pop()
+        return cls(size)
+
+    def give_back(self) -> None:
+        """Offer the buffer to the next engine of the same size (its contents are scratch)."""
+        spare = _SPARE_VECTORS.setdefault(self.size, [])
+        if len(spare) < 4 and len(_SPARE_VECTORS) <= 64:
+            spare.append(self)
+
+
+_SPARE_VECTORS: dict[int, list[_Vector]] = {}
+"""Getter buffers of closed engines by size, for the next engine of that size: making the two
+(a SWIG ``double[]`` and its numpy view through ctypes) was a tenth of a small network's
+``simulate``. A buffer is used by one engine at a time (``list.pop``/``append`` are atomic)."""
 
 
 def _toolkit_error(exc: Exception) -> tuple[int | None, str]:
@@ -217,9 +250,9 @@ def _open_project(path: str) -> tuple[Any, str]:
     for attempt in (1, 2):
         name = f"{os.getpid()}-{next(_REPORT_NUMBERS)}.rpt"
         report = os.path.join(scratch_dir(check=attempt == 2), name)
-        handle = tk.createproject()
+        handle = _FAST.createproject()
         try:
-            tk.open(handle, path, report, "")
+            _FAST.open(handle, path, report, "")
         except Exception as exc:
             _close_quietly(handle)
             if attempt == 1 and _toolkit_error(exc)[0] == 303:
@@ -252,16 +285,17 @@ class EpanetEngine:
         self._copied = False  # the copy exists only once a report was read
         self._closed = False
         self._report_dirty = False
+        self._buffers: tuple[_Vector, ...] = ()
         self._read_elements()
-        self._flow_units = FLOW_UNITS[tk.getflowunits(handle)]
+        self._flow_units = FLOW_UNITS[_FAST.getflowunits(handle)]
         self._us_units = self._flow_units in US_FLOW_UNITS
 
     def _read_elements(self) -> None:
         """Ids, types and table columns of nodes and links, read once (and again only if the
         number of elements changes): they cost one toolkit call per element."""
         ph = self._handle
-        n_nodes = tk.getcount(ph, tk.NODECOUNT)
-        n_links = tk.getcount(ph, tk.LINKCOUNT)
+        n_nodes = _FAST.getcount(ph, tk.NODECOUNT)
+        n_links = _FAST.getcount(ph, tk.LINKCOUNT)
         node_id, link_id, link_type = _FAST.getnodeid, _FAST.getlinkid, _FAST.getlinktype
         self._node_ids = [node_id(ph, i) for i in range(1, n_nodes + 1)]
         self._link_ids = [link_id(ph, i) for i in range(1, n_links + 1)]
@@ -270,15 +304,18 @@ class EpanetEngine:
         self._node_cols = _labels("node", tuple(self._node_ids))
         self._link_cols = _labels("link", tuple(self._link_ids))
         # EPANET numbers junctions first, then reservoirs and tanks: only those need asking
-        n_junctions = n_nodes - tk.getcount(ph, tk.TANKCOUNT)
+        n_junctions = n_nodes - _FAST.getcount(ph, tk.TANKCOUNT)
         node_codes = [tk.JUNCTION] * n_junctions + [
-            tk.getnodetype(ph, i) for i in range(n_junctions + 1, n_nodes + 1)
+            _FAST.getnodetype(ph, i) for i in range(n_junctions + 1, n_nodes + 1)
         ]
         link_codes = [link_type(ph, i) for i in range(1, n_links + 1)]
         self._node_types = [NODE_TYPES[c] for c in node_codes]
         self._link_types = [LINK_TYPES[c] for c in link_codes]
         self._n_junctions = n_junctions  # node columns [0, n_junctions) are the junctions
-        self._node_buf, self._link_buf = _Vector(n_nodes), _Vector(n_links)  # reused by runs
+        for old in self._buffers:  # read again: the element counts changed
+            old.give_back()
+        self._node_buf, self._link_buf = _Vector.take(n_nodes), _Vector.take(n_links)
+        self._buffers = (self._node_buf, self._link_buf)
 
     # ------------------------------------------------------------------ opening, closing
     @classmethod
@@ -312,13 +349,13 @@ class EpanetEngine:
             raise EngineError(code, reason, path) from None
         # EPANET reads a folder as an empty network: asked only then (a stat before every open
         # was a visible share of a small network's run)
-        if tk.getcount(handle, tk.NODECOUNT) == 0 and not os.path.isfile(path):
+        if _FAST.getcount(handle, tk.NODECOUNT) == 0 and not os.path.isfile(path):
             _close_quietly(handle)
             with suppress(OSError):
                 os.unlink(report_file)
             raise NetworkFileError(path, None, "file not found")
         # Status lines cost time on every step and nobody reads them; warnings still come.
-        tk.setstatusreport(handle, tk.NO_REPORT)
+        _FAST.setstatusreport(handle, tk.NO_REPORT)
         return cls(handle, path, report_file)
 
     def close(self) -> None:
@@ -326,6 +363,9 @@ class EpanetEngine:
         if not self._closed:
             self._closed = True
             _close_quietly(self._handle)
+            for buffer in self._buffers:  # the engine reads no more values
+                buffer.give_back()
+            self._buffers = ()
             with suppress(OSError):
                 os.unlink(self._report_path)
             if self._copied:
@@ -417,24 +457,26 @@ class EpanetEngine:
         if self._closed:
             raise EngineError(None, "the project is closed", self._path)
         ph = self._handle
-        if (tk.getcount(ph, tk.NODECOUNT), tk.getcount(ph, tk.LINKCOUNT)) != (
+        if (_FAST.getcount(ph, tk.NODECOUNT), _FAST.getcount(ph, tk.LINKCOUNT)) != (
             len(self._node_ids),
             len(self._link_ids),
         ):
             self._read_elements()  # someone added or deleted elements through the handle
-        with ExitStack() as restore:
+        with _Restore() as restore:
             if demand_model is not None:
                 # saved and restored in the file's pressure units, so it comes back bit-exact
-                restore.callback(tk.setdemandmodel, self._handle, *tk.getdemandmodel(self._handle))
-            old_units = tk.getoption(self._handle, tk.PRESS_UNITS)
-            restore.callback(tk.setoption, self._handle, tk.PRESS_UNITS, old_units)
-            tk.setoption(self._handle, tk.PRESS_UNITS, tk.METERS)
+                restore.callback(
+                    _FAST.setdemandmodel, self._handle, *_FAST.getdemandmodel(self._handle)
+                )
+            old_units = _FAST.getoption(self._handle, tk.PRESS_UNITS)
+            restore.callback(_FAST.setoption, self._handle, tk.PRESS_UNITS, old_units)
+            _FAST.setoption(self._handle, tk.PRESS_UNITS, tk.METERS)
             self._set_times(restore, duration_s, hydraulic_step_s, report_step_s)
             self._set_demand_model(demand_model)
             if quality is not None:
                 self._set_quality(restore, quality)
             if self._report_dirty:  # warnings of an earlier run must not be read again
-                tk.clearreport(self._handle)
+                _FAST.clearreport(self._handle)
             self._report_dirty = True  # until this run ends without EPANET warnings
             node, link, times, warned = self._step_through(quality is not None, progress)
             # the report is read only when EPANET signalled a warning: it costs a file copy
@@ -444,27 +486,29 @@ class EpanetEngine:
 
     def _set_times(
         self,
-        restore: ExitStack,
+        restore: _Restore,
         duration_s: int | None,
         hydraulic_step_s: int | None,
         report_step_s: int | None,
     ) -> None:
         ph = self._handle
-        wanted = {
-            tk.DURATION: duration_s,
-            tk.REPORTSTEP: report_step_s,
-            tk.HYDSTEP: hydraulic_step_s,
-        }
-        if all(v is None for v in wanted.values()):
-            return
         # EPANET clips the hydraulic step to the report step and the quality step to the
         # hydraulic step: when a step changes, save all four and restore them in reverse order
         # (report step first); the duration alone touches nothing else.
-        changed = (tk.DURATION,) if hydraulic_step_s is None and report_step_s is None else (
-            tk.DURATION, tk.HYDSTEP, tk.QUALSTEP, tk.REPORTSTEP)
+        if hydraulic_step_s is None and report_step_s is None:
+            if duration_s is None:
+                return
+            changed: tuple[int, ...] = (tk.DURATION,)
+        else:
+            changed = (tk.DURATION, tk.HYDSTEP, tk.QUALSTEP, tk.REPORTSTEP)
         for param in changed:
-            restore.callback(tk.settimeparam, ph, param, tk.gettimeparam(ph, param))
-        for param, value in wanted.items():
+            restore.callback(_FAST.settimeparam, ph, param, _FAST.gettimeparam(ph, param))
+        wanted = (
+            (tk.DURATION, duration_s),
+            (tk.REPORTSTEP, report_step_s),
+            (tk.HYDSTEP, hydraulic_step_s),
+        )
+        for param, value in wanted:
             if value is None:
                 continue
             if value < 0 or (value == 0 and param != tk.DURATION):
@@ -472,24 +516,24 @@ class EpanetEngine:
                     param, "hydraulic step"
                 )
                 raise SimulationError(None, f"{label} must be > 0 s, not {value}", self._path)
-            tk.settimeparam(ph, param, int(value))
+            _FAST.settimeparam(ph, param, int(value))
 
     def _set_demand_model(self, demand_model: DemandModel) -> None:
         if demand_model is None:
             return
         ph = self._handle
-        kind, pmin, preq, pexp = tk.getdemandmodel(ph)  # pressures in m: unit switched above
+        kind, pmin, preq, pexp = _FAST.getdemandmodel(ph)  # pressures in m: unit switched above
         if isinstance(demand_model, str):
             demand_model = demand_model.upper()
         if demand_model == "DDA":
-            tk.setdemandmodel(ph, tk.DDA, pmin, preq, pexp)
+            _FAST.setdemandmodel(ph, tk.DDA, pmin, preq, pexp)
             return
         if demand_model == "PDA":
             file_pda = kind == tk.PDA and preq > pmin
             demand_model = PressureDriven(pmin, preq, pexp) if file_pda else PressureDriven()
         if not isinstance(demand_model, PressureDriven):
             raise ConfigError(f"unknown demand model {demand_model!r}; use DDA or PDA")
-        tk.setdemandmodel(
+        _FAST.setdemandmodel(
             ph,
             tk.PDA,
             demand_model.minimum_pressure_m,
@@ -497,35 +541,37 @@ class EpanetEngine:
             demand_model.exponent,
         )
 
-    def _set_quality(self, restore: ExitStack, quality: QualitySpec) -> None:
+    def _set_quality(self, restore: _Restore, quality: QualitySpec) -> None:
         ph = self._handle
-        kind, chem_name, chem_units, trace_index = tk.getqualinfo(ph)
+        kind, chem_name, chem_units, trace_index = _FAST.getqualinfo(ph)
         trace_id = self._node_ids[trace_index - 1] if trace_index > 0 else ""
-        restore.callback(tk.setqualtype, ph, kind, chem_name, chem_units, trace_id)
+        restore.callback(_FAST.setqualtype, ph, kind, chem_name, chem_units, trace_id)
         if isinstance(quality, WaterAge):
-            tk.setqualtype(ph, tk.AGE, "", "", "")
+            _FAST.setqualtype(ph, tk.AGE, "", "", "")
         elif isinstance(quality, Trace):
             self.node_index(quality.node_id)  # typed error for an unknown node
-            tk.setqualtype(ph, tk.TRACE, "", "", quality.node_id)
+            _FAST.setqualtype(ph, tk.TRACE, "", "", quality.node_id)
         elif isinstance(quality, Chemical):
-            tk.setqualtype(ph, tk.CHEM, quality.name, quality.units, "")
+            _FAST.setqualtype(ph, tk.CHEM, quality.name, quality.units, "")
             self._set_reactions(restore, quality)
         else:  # pragma: no cover - guarded by the type
             raise SimulationError(None, f"unknown quality spec {quality!r}", self._path)
 
-    def _set_reactions(self, restore: ExitStack, chemical: Chemical) -> None:
+    def _set_reactions(self, restore: _Restore, chemical: Chemical) -> None:
         ph = self._handle
         pipes = [
             i
             for i in range(1, len(self._link_ids) + 1)
-            if tk.getlinktype(ph, i) in (tk.PIPE, tk.CVPIPE)
+            if _FAST.getlinktype(ph, i) in (tk.PIPE, tk.CVPIPE)
         ]
-        tanks = [i for i in range(1, len(self._node_ids) + 1) if tk.getnodetype(ph, i) == tk.TANK]
+        tanks = [
+            i for i in range(1, len(self._node_ids) + 1) if _FAST.getnodetype(ph, i) == tk.TANK
+        ]
         if chemical.bulk_coeff_per_day is not None:
             _set_values(
                 restore,
-                tk.getlinkvalue,
-                tk.setlinkvalue,
+                _FAST.getlinkvalue,
+                _FAST.setlinkvalue,
                 ph,
                 pipes,
                 tk.KBULK,
@@ -533,8 +579,8 @@ class EpanetEngine:
             )
             _set_values(
                 restore,
-                tk.getnodevalue,
-                tk.setnodevalue,
+                _FAST.getnodevalue,
+                _FAST.setnodevalue,
                 ph,
                 tanks,
                 tk.TANK_KBULK,
@@ -543,50 +589,52 @@ class EpanetEngine:
         if chemical.wall_coeff_per_day is not None:
             # The toolkit takes the wall coefficient in the file's length unit per day.
             wall = chemical.wall_coeff_per_day / (FT_M if self._us_units else 1.0)
-            _set_values(restore, tk.getlinkvalue, tk.setlinkvalue, ph, pipes, tk.KWALL, wall)
+            _set_values(restore, _FAST.getlinkvalue, _FAST.setlinkvalue, ph, pipes, tk.KWALL, wall)
         if chemical.source_node is not None:
             index = self.node_index(chemical.source_node)
             concentration = chemical.source_mg_per_l * _mg_l_to_chemical_units(chemical)
             self._set_source(restore, index, concentration)
 
-    def _set_source(self, restore: ExitStack, index: int, concentration: float) -> None:
+    def _set_source(self, restore: _Restore, index: int, concentration: float) -> None:
         ph = self._handle
         try:
-            old = [tk.getnodevalue(ph, index, p) for p in (tk.SOURCETYPE, tk.SOURCEQUAL)]
+            old = [_FAST.getnodevalue(ph, index, p) for p in (tk.SOURCETYPE, tk.SOURCEQUAL)]
         except Exception:  # error 240: the node has no source yet
             old = [float(tk.CONCEN), 0.0]  # a zero source injects nothing
-        restore.callback(tk.setnodevalue, ph, index, tk.SOURCETYPE, old[0])
-        restore.callback(tk.setnodevalue, ph, index, tk.SOURCEQUAL, old[1])
-        tk.setnodevalue(ph, index, tk.SOURCEQUAL, concentration)
-        tk.setnodevalue(ph, index, tk.SOURCETYPE, tk.CONCEN)
+        restore.callback(_FAST.setnodevalue, ph, index, tk.SOURCETYPE, old[0])
+        restore.callback(_FAST.setnodevalue, ph, index, tk.SOURCEQUAL, old[1])
+        _FAST.setnodevalue(ph, index, tk.SOURCEQUAL, concentration)
+        _FAST.setnodevalue(ph, index, tk.SOURCETYPE, tk.CONCEN)
 
     def _step_through(
         self, with_quality: bool, progress: ProgressCallback | None
-    ) -> tuple[
-        dict[str, npt.NDArray[np.float64]], dict[str, npt.NDArray[np.float64]], list[int], bool
-    ]:
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], list[int], bool]:
         """The hydraulic (and quality) time loop: raw toolkit values at report times, and
-        whether EPANET signalled any warning."""
+        whether EPANET signalled any warning. Values come as one array per kind of element:
+        table x time x element, the tables in the order of :data:`NODE_TABLES` and
+        :data:`LINK_TABLES` (then ``quality`` when it was run)."""
         ph = self._handle
         n_nodes, n_links = len(self._node_ids), len(self._link_ids)
-        duration = int(tk.gettimeparam(ph, tk.DURATION))
-        report_start = int(tk.gettimeparam(ph, tk.REPORTSTART))
-        report_step = max(int(tk.gettimeparam(ph, tk.REPORTSTEP)), 1)
+        duration = int(_FAST.gettimeparam(ph, tk.DURATION))
+        report_start = int(_FAST.gettimeparam(ph, tk.REPORTSTART))
+        report_step = max(int(_FAST.gettimeparam(ph, tk.REPORTSTEP)), 1)
         rows = _report_times(report_start, report_step, duration)
         node_props = {"pressure": tk.PRESSURE, "head": tk.HEAD, "demand": tk.DEMAND}
         link_props = {"flowrate": tk.FLOW, "velocity": tk.VELOCITY, "status": tk.STATUS}
         if with_quality:
             node_props["quality"] = tk.QUALITY
             link_props["quality"] = tk.LINKQUAL
-        node = {k: np.empty((rows, n_nodes)) for k in node_props}
-        link = {k: np.empty((rows, n_links)) for k in link_props}
+        # one array per kind of element (table x time x element): the unit conversion of a
+        # kind's tables is then one numpy operation (see _results)
+        node_stack = np.empty((len(node_props), rows, n_nodes))
+        link_stack = np.empty((len(link_props), rows, n_links))
         node_buf, link_buf = self._node_buf, self._link_buf
         reads: list[tuple[Callable[..., Any], int, Any, npt.NDArray[np.float64], Any]] = [
-            (_FAST.getnodevalues, prop, node_buf.buffer, node_buf.view, node[k])
-            for k, prop in node_props.items()
+            (_FAST.getnodevalues, prop, node_buf.buffer, node_buf.view, out)
+            for prop, out in zip(node_props.values(), node_stack, strict=True)
         ] + [
-            (_FAST.getlinkvalues, prop, link_buf.buffer, link_buf.view, link[k])
-            for k, prop in link_props.items()
+            (_FAST.getlinkvalues, prop, link_buf.buffer, link_buf.view, out)
+            for prop, out in zip(link_props.values(), link_stack, strict=True)
         ]
         times: list[int] = []
         run_h, next_h, run_q, next_q = _FAST.runH, _FAST.nextH, _FAST.runQ, _FAST.nextQ
@@ -623,9 +671,8 @@ class EpanetEngine:
                 raise self._step_error(exc, phase, t) from None
         used = len(times)
         if used < rows:  # EPANET ended early: keep the rows it reported
-            node = {k: v[:used] for k, v in node.items()}
-            link = {k: v[:used] for k, v in link.items()}
-        return node, link, times, bool(echoed)
+            node_stack, link_stack = node_stack[:, :used], link_stack[:, :used]
+        return node_stack, link_stack, times, bool(echoed)
 
     def _open_solvers(self, with_quality: bool) -> None:
         """Open and initialise the hydraulic (and quality) solver; on failure close what was
@@ -633,14 +680,14 @@ class EpanetEngine:
         ph = self._handle
         phase, opened = "hydraulics", []
         try:
-            tk.openH(ph)
-            opened.append(tk.closeH)
-            tk.initH(ph, tk.NOSAVE)
+            _FAST.openH(ph)
+            opened.append(_FAST.closeH)
+            _FAST.initH(ph, tk.NOSAVE)
             if with_quality:
                 phase = "water quality"
-                tk.openQ(ph)
-                opened.append(tk.closeQ)
-                tk.initQ(ph, tk.NOSAVE)
+                _FAST.openQ(ph)
+                opened.append(_FAST.closeQ)
+                _FAST.initQ(ph, tk.NOSAVE)
         except Exception as exc:
             for close in reversed(opened):
                 with suppress(Exception):
@@ -671,7 +718,7 @@ class EpanetEngine:
         copy = self._copy_path
         self._copied = True
         try:
-            tk.copyreport(self._handle, copy)
+            _FAST.copyreport(self._handle, copy)
             with open(copy, encoding="utf-8", errors="replace") as text:
                 return text.read()
         except Exception:  # a report that cannot be copied leaves only our own checks
@@ -683,28 +730,34 @@ class EpanetEngine:
     # ------------------------------------------------------------------ results
     def _results(
         self,
-        node: dict[str, npt.NDArray[np.float64]],
-        link: dict[str, npt.NDArray[np.float64]],
+        node: npt.NDArray[np.float64],
+        link: npt.NDArray[np.float64],
         times: list[int],
         quality: QualitySpec | None,
         engine_warnings: list[SimulationWarning],
     ) -> SimulationResults:
+        """SI tables from the loop's arrays (table x time x element, see _step_through)."""
         length = FT_M if self._us_units else 1.0
         flow = flow_factor(self._flow_units)
-        # pressure is already in m (EPANET converted it); the rest in place, once per table
-        node["head"] *= length
-        node["demand"] *= flow
-        link["flowrate"] *= flow
-        link["velocity"] *= length
+        # pressure is already in m (EPANET converted it), status needs none: x 1.0 is exact
+        node_factors, link_factors = [1.0, length, flow], [flow, length, 1.0]
+        node_names: tuple[str, ...] = NODE_TABLES
+        link_names: tuple[str, ...] = LINK_TABLES
         if quality is not None:
-            factor = _quality_factor(quality)
-            node["quality"] *= factor
-            link["quality"] *= factor
+            node_factors.append(_quality_factor(quality))
+            link_factors.append(node_factors[-1])
+            node_names, link_names = (*NODE_TABLES, "quality"), (*LINK_TABLES, "quality")
+        node *= _factors(tuple(node_factors))  # in place, one operation per kind of element
+        link *= _factors(tuple(link_factors))
         index = _time_index(tuple(times)).view()
         node_cols, link_cols = self._node_cols.view(), self._link_cols.view()
-        node_frames = {k: _frame(v, index, node_cols) for k, v in node.items()}
-        link_frames = {k: _frame(v, index, link_cols) for k, v in link.items()}
-        per_node = _negative_pressures(node["pressure"], times, self._node_ids, self._n_junctions)
+        node_frames = {
+            k: float_table(v, index, node_cols) for k, v in zip(node_names, node, strict=True)
+        }
+        link_frames = {
+            k: float_table(v, index, link_cols) for k, v in zip(link_names, link, strict=True)
+        }
+        per_node = _negative_pressures(node[0], times, self._node_ids, self._n_junctions)
         return SimulationResults(
             node=node_frames,
             link=link_frames,
@@ -715,6 +768,14 @@ class EpanetEngine:
             warnings=engine_warnings + per_node,
             source=str(self._path),
         )
+
+
+@functools.lru_cache(maxsize=32)
+def _factors(factors: tuple[float, ...]) -> npt.NDArray[np.float64]:
+    """Unit factors per table, shaped to scale a table x time x element array (read-only)."""
+    array = np.array(factors, dtype=np.float64).reshape(-1, 1, 1)
+    array.flags.writeable = False
+    return array
 
 
 @functools.lru_cache(maxsize=32)
@@ -733,6 +794,36 @@ def _time_index(times_s: tuple[int, ...]) -> pd.Index:
     return pd.Index(np.array(times_s, dtype=np.int64), name="time_s")
 
 
+class _Restore:
+    """Calls that put the project back as it was before a run, made in reverse order when the
+    block ends, as :class:`contextlib.ExitStack` would (its closures and deque were a visible
+    share of a small network's run). Every call is made even if one fails; the first failure
+    is raised once all were made (after the block's own exception, which it then chains)."""
+
+    __slots__ = ("_calls",)
+
+    def __init__(self) -> None:
+        self._calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+
+    def callback(self, call: Callable[..., Any], *args: Any) -> None:
+        """Make ``call(*args)`` when the block ends."""
+        self._calls.append((call, args))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        calls, first = self._calls, None
+        while calls:
+            call, args = calls.pop()
+            try:
+                call(*args)
+            except Exception as failure:  # the others must still be restored
+                first = first or failure
+        if first is not None:
+            raise first
+
+
 class _CloseSolvers:
     """Close the quality (if open) and hydraulic solvers of ``ph`` when the block ends."""
 
@@ -747,26 +838,13 @@ class _CloseSolvers:
     def __exit__(self, *exc: object) -> None:
         try:
             if self._with_quality:
-                tk.closeQ(self._ph)
+                _FAST.closeQ(self._ph)
         finally:
-            tk.closeH(self._ph)
-
-
-def _frame(values: npt.NDArray[np.float64], index: pd.Index, columns: pd.Index) -> pd.DataFrame:
-    """A float table over ``values`` (time x element, not copied) labelled by ``index`` and
-    ``columns``. With pandas 3 it is built as the single float block it is
-    (``pandas.api.internals.create_dataframe_from_blocks``): the general constructor's type
-    inference and checks were a measurable share of a small network's run."""
-    if _from_blocks is None or values.ndim != 2 or values.shape[1] != len(columns):
-        return pd.DataFrame(values, index=index, columns=columns, copy=False)
-    frame: pd.DataFrame = _from_blocks(
-        [(values.T, np.arange(values.shape[1]))], index=index, columns=columns
-    )
-    return frame
+            _FAST.closeH(self._ph)
 
 
 def _set_values(
-    restore: ExitStack,
+    restore: _Restore,
     get: Callable[[Any, int, int], float],
     put: Callable[[Any, int, int, float], Any],
     ph: Any,
@@ -811,12 +889,12 @@ def _negative_pressures(
     junctions = pressure_m[:, :n_junctions]
     if junctions.size == 0 or junctions.min() >= 0.0:  # the usual case, checked at C speed
         return []
-    below = junctions < 0.0
+    lowest_m = junctions.min(axis=0)
     found = []
-    for col in np.flatnonzero(below.any(axis=0)):
-        first = int(np.argmax(below[:, col]))
-        lowest = float(pressure_m[:, col].min())
-        node_id = node_ids[int(col)]
+    for col in np.flatnonzero(lowest_m < 0.0).tolist():
+        first = int(np.argmax(junctions[:, col] < 0.0))
+        lowest = float(lowest_m[col])
+        node_id = node_ids[col]
         found.append(
             SimulationWarning(
                 "negative_pressure",
@@ -830,6 +908,6 @@ def _negative_pressures(
 
 def _close_quietly(handle: Any) -> None:
     """Close and delete a toolkit project, ignoring 'not open' complaints."""
-    for step in (tk.close, tk.deleteproject):
+    for step in (_FAST.close, _FAST.deleteproject):
         with suppress(Exception):  # closing a half-opened project is best effort
             step(handle)

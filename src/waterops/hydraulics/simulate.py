@@ -15,6 +15,9 @@ from waterops.hydraulics.results import SimulationResults
 if TYPE_CHECKING:
     from waterops.model.network import Network
 
+_FILE_NAMES = (str, PathLike)
+"""What names a network file (a tuple made once: ``str | PathLike`` builds a union per call)."""
+
 
 def simulate(
     network: Network | ScenarioLike | str | PathLike[str],
@@ -54,6 +57,16 @@ def simulate(
     SimulationError
         EPANET cannot solve the system.
     """
+    if isinstance(network, _FILE_NAMES):  # the common case first
+        with EpanetEngine.open(fspath(network)) as engine:
+            return engine.run(
+                duration_s=duration_s,
+                hydraulic_step_s=hydraulic_step_s,
+                quality=quality,
+                demand_model=demand_model,
+                report_step_s=report_step_s,
+                progress=progress,
+            )
     options = {
         "duration_s": duration_s,
         "hydraulic_step_s": hydraulic_step_s,
@@ -62,9 +75,6 @@ def simulate(
         "report_step_s": report_step_s,
         "progress": progress,
     }
-    if isinstance(network, str | PathLike):
-        with EpanetEngine.open(fspath(network)) as engine:
-            return engine.run(**options)  # type: ignore[arg-type]
     if isinstance(network, ScenarioLike):
         with _opened(network.base) as engine:
             undo = network.apply_to(engine)

@@ -346,3 +346,18 @@ def test_restore_undoes_in_reverse_and_makes_every_call() -> None:
         restore.callback(fail, "third")
         restore.callback(made.append, "fourth")
     assert made == ["fourth", "third", "second", "first"]
+
+
+def test_labels_are_shared_but_a_renamed_index_is_not_handed_out_again() -> None:
+    """Runs of one network share their (immutable) label indexes, as pandas shares an Index
+    between frames; one renamed in place by a caller is not given to later results."""
+    net1 = NETWORKS / "Net1.inp"
+    first, second = simulate(net1, duration_s=3600), simulate(net1, duration_s=3600)
+    assert first.node["pressure"].columns is second.node["head"].columns
+    first.node["pressure"].columns.name = "junction"  # in place, on the shared index
+    first.time_s.name = "t"
+    third = simulate(net1, duration_s=3600)
+    assert third.node["pressure"].columns.name == "node"
+    assert third.link["flowrate"].columns.name == "link"
+    assert third.time_s.name == "time_s"
+    assert list(third.node["pressure"].columns) == list(first.node["pressure"].columns)

@@ -301,8 +301,7 @@ class EpanetEngine:
         self._link_ids = [link_id(ph, i) for i in range(1, n_links + 1)]
         self._node_pos: dict[str, int] | None = None  # built on the first lookup
         self._link_pos: dict[str, int] | None = None
-        self._node_cols = _labels("node", tuple(self._node_ids))
-        self._link_cols = _labels("link", tuple(self._link_ids))
+        self._node_key, self._link_key = tuple(self._node_ids), tuple(self._link_ids)
         # EPANET numbers junctions first, then reservoirs and tanks: only those need asking
         n_junctions = n_nodes - _FAST.getcount(ph, tk.TANKCOUNT)
         node_codes = [tk.JUNCTION] * n_junctions + [
@@ -749,8 +748,8 @@ class EpanetEngine:
             node_names, link_names = (*NODE_TABLES, "quality"), (*LINK_TABLES, "quality")
         node *= _factors(tuple(node_factors))  # in place, one operation per kind of element
         link *= _factors(tuple(link_factors))
-        index = _time_index(tuple(times)).view()
-        node_cols, link_cols = self._node_cols.view(), self._link_cols.view()
+        index = _time_index(tuple(times))
+        node_cols, link_cols = _labels("node", self._node_key), _labels("link", self._link_key)
         node_frames = {
             k: float_table(v, index, node_cols) for k, v in zip(node_names, node, strict=True)
         }
@@ -778,19 +777,36 @@ def _factors(factors: tuple[float, ...]) -> npt.NDArray[np.float64]:
     return array
 
 
-@functools.lru_cache(maxsize=32)
 def _labels(name: str, ids: tuple[str, ...]) -> pd.Index:
     """Column labels for element ``ids`` (object dtype, as in WNTR: pandas' arrow strings cost
     5x more to build). Remembered by content: the runs of one network read the same ids from
-    the toolkit and get a view of the same immutable Index (its own object, so renaming one
-    table's axis does not rename another's) instead of building it again, which was a tenth
-    of a small network's run."""
-    return pd.Index(list(ids), name=name, dtype=object)
+    the toolkit and share one Index, as pandas itself shares an Index between frames (its
+    values are immutable), instead of building it again (a tenth of a small network's run) or
+    viewing it (a twentieth). Its name is the one thing a caller can change in place: if
+    someone renamed a shared index, a new one is made."""
+    index = _built_labels(name, ids)
+    if index.name != name:
+        _built_labels.cache_clear()
+        index = _built_labels(name, ids)
+    return index
 
 
 @functools.lru_cache(maxsize=32)
+def _built_labels(name: str, ids: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(ids), name=name, dtype=object)
+
+
 def _time_index(times_s: tuple[int, ...]) -> pd.Index:
     """The ``time_s`` row labels of a run's report times (remembered like :func:`_labels`)."""
+    index = _built_time_index(times_s)
+    if index.name != "time_s":
+        _built_time_index.cache_clear()
+        index = _built_time_index(times_s)
+    return index
+
+
+@functools.lru_cache(maxsize=32)
+def _built_time_index(times_s: tuple[int, ...]) -> pd.Index:
     return pd.Index(np.array(times_s, dtype=np.int64), name="time_s")
 
 

@@ -8,6 +8,11 @@
   quality spec was run (age [s], chemical [mg/L], trace [fraction 0-1]).
 - link: ``flowrate`` [m³/s, positive from start node to end node], ``velocity`` [m/s],
   ``status`` [1 = open, 0 = closed], and ``quality`` as for nodes.
+
+The tables of one kind of element are views of one array (table x time x element) that the
+engine filled in a single pass, so keeping one of them keeps the memory of all of that kind;
+``table.copy()`` detaches one. Runs of the same network share their (immutable) row and
+column label indexes, as pandas shares an Index between frames.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """``waterops demo`` serves the operations centre: the simulator and the twin run in a thread,
-uvicorn serves pages and API in the same process, the demo accounts are printed; an incident
-injected over HTTP reaches the simulator's ground truth."""
+uvicorn serves pages and API in the same process, the demo accounts are printed and the
+enterprise customer has its enterprise; an incident injected over HTTP reaches the simulator's
+ground truth."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ def test_demo_serves_the_operations_centre_and_takes_incidents(
             "username": "demo-household", "password": accounts["demo-household"]}).json()
         assert client.get("/api/v1/alarms", headers={
             "Authorization": f"Bearer {customer['access_token']}"}).status_code == 403
+        # the enterprise customer sees its park enterprise and advice from its meter's history
+        assert "E00072" in out
+        plant = client.post("/api/v1/auth/login", json={
+            "username": "demo-enterprise", "password": accounts["demo-enterprise"]}).json()
+        plant_auth = {"Authorization": f"Bearer {plant['access_token']}"}
+        theirs = client.get("/api/v1/enterprises", headers=plant_auth).json()["items"]
+        assert [e["account_id"] for e in theirs] == ["E00072"]
+        advice = client.get(f"/api/v1/enterprises/{theirs[0]['id']}/advice", headers=plant_auth)
+        assert advice.status_code == 200, advice.text
+        assert advice.json()["items"]
         state = client.get("/api/v1/twin/state", headers=staff)
         while state.status_code == 409 and time.monotonic() < deadline:  # before its update
             time.sleep(0.1)

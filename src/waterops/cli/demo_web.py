@@ -21,9 +21,11 @@ from fastapi import FastAPI
 from waterops.config import Settings
 from waterops.errors import ConfigError
 from waterops.model.accounts import Role
+from waterops.model.enterprises import Enterprise
 from waterops.model.utility import UtilityLayout
 from waterops.service.alarm_feed import AlarmFeed
 from waterops.service.alarms import AlarmService
+from waterops.service.demo_enterprise import ensure_demo_enterprise
 from waterops.service.events import EventBus
 from waterops.service.incidents import IncidentRequest
 from waterops.service.live import (
@@ -121,6 +123,11 @@ class DemoRun:
         """Create (or renew) the demo accounts; their passwords, drawn now."""
         return ensure_demo_accounts(self.app.state.services.auth)
 
+    def demo_enterprise(self) -> Enterprise:
+        """Register (or find) the demo enterprise customer's enterprise, with its meter's
+        history (after :meth:`demo_accounts`)."""
+        return ensure_demo_enterprise(self.app.state.services.auth, self.layout)
+
     def _publishers(self) -> list[Publisher]:
         if self.broker is None:
             return [StorePublisher(self.store), BusPublisher(self.bus)]
@@ -185,6 +192,7 @@ def serve_demo(run: DemoRun, host: str, port: int, echo: Any) -> None:
     app = run.start()
     try:
         accounts = run.demo_accounts()
+        enterprise = run.demo_enterprise()
         server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                                lifespan="on"))
 
@@ -205,6 +213,9 @@ def serve_demo(run: DemoRun, host: str, port: int, echo: Any) -> None:
         echo("Demo accounts (passwords drawn for this run; demo only, never for production):")
         for username, role, password in accounts:
             echo(f"  {role.value:<22} {username:<16} {password}")
+        echo(f"The enterprise customer's enterprise: {enterprise.account_id} {enterprise.name} "
+             f"({enterprise.industry}, park {enterprise.park_id}, meter "
+             f"{', '.join(enterprise.meter_sensor_ids)})")
         echo("Ctrl-C stops.")
         server.run()
     finally:

@@ -361,3 +361,22 @@ def test_labels_are_shared_but_a_renamed_index_is_not_handed_out_again() -> None
     assert third.link["flowrate"].columns.name == "link"
     assert third.time_s.name == "time_s"
     assert list(third.node["pressure"].columns) == list(first.node["pressure"].columns)
+
+
+def test_negative_pressure_warnings_name_first_time_and_lowest_value() -> None:
+    """Per junction with a negative pressure at some report time: the first such time and the
+    lowest value; tanks and reservoirs (after the junctions) and NaN are not warned about."""
+    from waterops.hydraulics.epanet import _negative_pressures
+
+    rng = np.random.default_rng(7)
+    times = [0, 3600, 7200, 10800]
+    pressure = rng.uniform(1.0, 50.0, size=(4, 6))
+    pressure[2, 1], pressure[3, 1] = -0.5, -2.0  # junction B: first at 7200 s, lowest -2
+    pressure[0, 3] = -0.01  # junction D: first at 0 s
+    pressure[1, 2] = np.nan  # junction C: never negative
+    pressure[:, 4:] = -1.0  # a tank and a reservoir: not junctions
+    found = _negative_pressures(pressure, times, ["A", "B", "C", "D", "T", "R"], 4)
+    assert [(w.element, w.time_s) for w in found] == [("B", 7200), ("D", 0)]
+    assert "lowest -2.00 m" in found[0].message and "lowest -0.01 m" in found[1].message
+    assert _negative_pressures(np.abs(pressure[:, :4]), times, ["A", "B", "C", "D"], 4) == []
+    assert _negative_pressures(pressure[:, 4:], times, ["T", "R"], 0) == []

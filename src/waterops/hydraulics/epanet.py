@@ -903,13 +903,16 @@ def _negative_pressures(
     """One warning per junction whose pressure went below zero at a report time (junctions
     are the first ``n_junctions`` columns: EPANET numbers them before tanks and reservoirs)."""
     junctions = pressure_m[:, :n_junctions]
-    if junctions.size == 0 or junctions.min() >= 0.0:  # the usual case, checked at C speed
+    if junctions.size == 0:
         return []
-    lowest_m = junctions.min(axis=0)
+    # One numpy reduction (the lowest of each junction), the rest in plain Python: any
+    # further numpy function (argmax, nonzero …) cost more, the first time in a run, than
+    # these loops over a few thousand junctions.
+    lowest_m = junctions.min(axis=0).tolist()
     found = []
-    for col in np.flatnonzero(lowest_m < 0.0).tolist():
-        first = int(np.argmax(junctions[:, col] < 0.0))
-        lowest = float(lowest_m[col])
+    for col in [col for col, lowest in enumerate(lowest_m) if lowest < 0.0]:  # usually none
+        lowest = lowest_m[col]
+        first = next(row for row, value in enumerate(junctions[:, col].tolist()) if value < 0.0)
         node_id = node_ids[col]
         found.append(
             SimulationWarning(

@@ -56,7 +56,12 @@ from waterops.service.enterprise_service import (
 )
 from waterops.service.live import DEMO_ACCOUNTS
 from waterops.service.notices import NoticeService
-from waterops.service.simulator import NOISE, SimulatorConfig
+from waterops.service.simulator import (
+    DMA_NOISE_TAU_S,
+    NODE_NOISE_TAU_S,
+    NOISE,
+    SimulatorConfig,
+)
 from waterops.store.enterprises_store import EnterprisesStore
 from waterops.store.notices_store import NoticesStore
 from waterops.store.telemetry_store import TelemetryStore
@@ -74,9 +79,6 @@ HISTORY_DAYS = 28
 """Days of hourly meter reads written before now [day]."""
 HISTORY_SEED = 72
 """Seed of the history's noise."""
-DMA_NOISE_TAU_S = 3 * 3600.0
-NODE_NOISE_TAU_S = 3600.0
-"""Correlation times of the simulator's area and node demand multipliers [s]."""
 PATTERN_STEP_S = 3600
 """EPANET's pattern step when the file gives none [s]."""
 VISIT_DAYS_AGO = 3
@@ -120,7 +122,11 @@ def _meter(layout: UtilityLayout, draft: EnterpriseDraft) -> Sensor:
     return meters[0]
 
 
-def node_pattern(layout: UtilityLayout, node: str) -> tuple[float, npt.NDArray[np.float64], int]:
+NodeDemand = tuple[float, npt.NDArray[np.float64], int]
+"""A node's base demand [m³/s], demand pattern [-] and pattern step [s] (:func:`node_pattern`)."""
+
+
+def node_pattern(layout: UtilityLayout, node: str) -> NodeDemand:
     """Base demand of ``node`` [m³/s], its demand pattern [-] and the pattern step [s], from
     the layout's network file (pattern time 0 is local midnight, as in the simulator)."""
     net = read_inp(layout.network_file)
@@ -176,18 +182,23 @@ def meter_reads(base_m3s: float, pattern: npt.NDArray[np.float64], pattern_step_
     return reads
 
 
-def demo_enterprise_draft(layout: UtilityLayout, manager: User, customer: User,
-                          ) -> EnterpriseDraft:
-    """The demo enterprise's record: the layout's park enterprise
-    :data:`DEMO_ENTERPRISE_ACCOUNT` with its meter, managed by ``manager``, of ``customer``.
-
-    Its declared night use is the process night demand of its node (02:00-04:00, the baths
-    kept hot and the cooling loop), rounded up to :data:`NIGHT_USE_STEP_M3S`."""
+def layout_draft(layout: UtilityLayout) -> EnterpriseDraft:
+    """The layout's park enterprise :data:`DEMO_ENTERPRISE_ACCOUNT`, as the layout has it."""
     draft = next((d for d in enterprise_drafts(layout)
                   if d.account_id == DEMO_ENTERPRISE_ACCOUNT), None)
     if draft is None:
         raise ConfigError(f"the demo layout has no park enterprise {DEMO_ENTERPRISE_ACCOUNT}")
-    base, pattern, step_s = node_pattern(layout, str(_meter(layout, draft).element_id))
+    return draft
+
+
+def demo_enterprise_draft(draft: EnterpriseDraft, manager: User, customer: User,
+                          demand: NodeDemand) -> EnterpriseDraft:
+    """The demo enterprise's record: the layout's ``draft`` (:func:`layout_draft`), managed by
+    ``manager``, of ``customer``; ``demand`` is its meter node's (:func:`node_pattern`).
+
+    Its declared night use is the process night demand of its node (02:00-04:00, the baths
+    kept hot and the cooling loop), rounded up to :data:`NIGHT_USE_STEP_M3S`."""
+    base, pattern, step_s = demand
     night_m3s = base * float(np.mean([pattern[(h * 3600 // step_s) % len(pattern)]
                                       for h in NIGHT_HOURS]))
     declared = math.ceil(night_m3s / NIGHT_USE_STEP_M3S - 1e-9) * NIGHT_USE_STEP_M3S
@@ -215,15 +226,17 @@ def _register(service: EnterpriseService, manager: User, draft: EnterpriseDraft)
 
 
 def write_history(telemetry: TelemetryStore, layout: UtilityLayout, meter: Sensor,
-                  now: datetime, *, days: int = HISTORY_DAYS, seed: int = HISTORY_SEED) -> int:
-    """Write ``days`` of the meter's reads up to ``now`` (at its interval); returns how many
-    were new (reads already stored are kept)."""
+                  now: datetime, demand: NodeDemand, *, days: int = HISTORY_DAYS,
+                  seed: int = HISTORY_SEED) -> int:
+    """Write ``days`` of the meter's reads up to ``now`` (at its interval) from ``demand``,
+    the meter node's (:func:`node_pattern`); returns how many were new (reads already
+    stored are kept)."""
     interval = timedelta(seconds=meter.interval_s or 3600.0)
     epoch = datetime(1970, 1, 1, tzinfo=now.tzinfo)
     last = now - (now - epoch) % interval
     count = int(timedelta(days=days) / interval)
     times = pd.date_range(end=last, periods=count, freq=interval)
-    base, pattern, step_s = node_pattern(layout, str(meter.element_id))
+    base, pattern, step_s = demand
     values = meter_reads(base, pattern, step_s, times, np.random.default_rng(seed))
     telemetry.upsert_systems([s for s in layout.systems if s.id == meter.system_id])
     telemetry.upsert_sites([s for s in layout.sites if s.id == meter.site_id])
@@ -262,10 +275,13 @@ def ensure_demo_enterprise(auth: AuthService, layout: UtilityLayout, *,
                                 tariffs=tariffs or configured_tariff_book(), clock=auth.clock)
     manager = _demo_user(auth, Role.SERVICE_AGENT)
     customer = _demo_user(auth, Role.ENTERPRISE_CUSTOMER)
-    draft = demo_enterprise_draft(layout, manager, customer)
+    base_draft = layout_draft(layout)
+    meter = _meter(layout, base_draft)
+    demand = node_pattern(layout, str(meter.element_id))  # parses the network file: once
+    draft = demo_enterprise_draft(base_draft, manager, customer, demand)
     enterprise = _register(service, manager, draft)
     now = auth.clock()
-    write_history(telemetry, layout, _meter(layout, draft), now)
+    write_history(telemetry, layout, meter, now, demand)
     notices = NoticeService(NoticesStore(engine), layout, clock=auth.clock)
     if all(c.account_id != draft.account_id for c in notices.contacts_of(customer)):
         notices.register_contact(manager, draft.account_id, customer_id=customer.id)

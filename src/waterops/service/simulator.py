@@ -63,6 +63,9 @@ DEFAULT_START = datetime(2026, 1, 1, tzinfo=LOCAL_TZ)
 """Local midnight the simulated clock starts at, unless told otherwise."""
 TDS_PER_US_CM = 0.65
 """Dissolved solids [mg/L] per uS/cm of conductivity (the usual ratio for fresh water)."""
+DMA_NOISE_TAU_S = 3 * 3600.0
+NODE_NOISE_TAU_S = 3600.0
+"""Correlation times of the AR(1) demand multipliers per area and per node [s]."""
 NOISE: dict[Quantity, tuple[float, float]] = {
     # (absolute [SI unit], relative [-]) standard deviations of one reading
     Quantity.PRESSURE: (0.05, 0.0),
@@ -463,8 +466,8 @@ class VirtualUtility:
     # ---------------------------------------------------------------- stepping
     def _update_demands(self) -> None:
         cfg, rng = self.config, self.rng
-        for mult, sd, tau_s in ((self._dma_mult, cfg.dma_demand_noise, 3 * 3600.0),
-                                (self._node_mult, cfg.node_demand_noise, 3600.0)):
+        for mult, sd, tau_s in ((self._dma_mult, cfg.dma_demand_noise, DMA_NOISE_TAU_S),
+                                (self._node_mult, cfg.node_demand_noise, NODE_NOISE_TAU_S)):
             phi = float(np.exp(-cfg.step_s / tau_s))
             mult *= phi
             mult += sd * np.sqrt(1 - phi**2) * rng.standard_normal(len(mult))

@@ -83,6 +83,11 @@ _FAST: Any = getattr(tk, "_toolkit", tk)
 if not all(hasattr(_FAST, f) for f in _TOOLKIT_FUNCTIONS):  # pragma: no cover
     _FAST = tk
 
+_NODE_PROPS = (tk.PRESSURE, tk.HEAD, tk.DEMAND)
+_LINK_PROPS = (tk.FLOW, tk.VELOCITY, tk.STATUS)
+"""Toolkit properties read into the tables named by NODE_TABLES and LINK_TABLES, in order
+(``_results`` pairs them with ``strict=True``)."""
+
 _ERROR_RE = re.compile(r"Error (\d+):\s*(.*)")
 _SECTION_LINE_RE = re.compile(r"in \[(\w+)\] section:?\s*$", re.IGNORECASE)
 _ILL_CONDITIONED_RE = re.compile(r"ill-conditioned at node (\S+)", re.IGNORECASE)
@@ -618,11 +623,10 @@ class EpanetEngine:
         report_start = int(_FAST.gettimeparam(ph, tk.REPORTSTART))
         report_step = max(int(_FAST.gettimeparam(ph, tk.REPORTSTEP)), 1)
         rows = _report_times(report_start, report_step, duration)
-        node_props = {"pressure": tk.PRESSURE, "head": tk.HEAD, "demand": tk.DEMAND}
-        link_props = {"flowrate": tk.FLOW, "velocity": tk.VELOCITY, "status": tk.STATUS}
+        node_props: tuple[int, ...] = _NODE_PROPS
+        link_props: tuple[int, ...] = _LINK_PROPS
         if with_quality:
-            node_props["quality"] = tk.QUALITY
-            link_props["quality"] = tk.LINKQUAL
+            node_props, link_props = (*node_props, tk.QUALITY), (*link_props, tk.LINKQUAL)
         # one array per kind of element (table x time x element): the unit conversion of a
         # kind's tables is then one numpy operation (see _results)
         node_stack = np.empty((len(node_props), rows, n_nodes))
@@ -630,10 +634,10 @@ class EpanetEngine:
         node_buf, link_buf = self._node_buf, self._link_buf
         reads: list[tuple[Callable[..., Any], int, Any, npt.NDArray[np.float64], Any]] = [
             (_FAST.getnodevalues, prop, node_buf.buffer, node_buf.view, out)
-            for prop, out in zip(node_props.values(), node_stack, strict=True)
+            for prop, out in zip(node_props, node_stack, strict=True)
         ] + [
             (_FAST.getlinkvalues, prop, link_buf.buffer, link_buf.view, out)
-            for prop, out in zip(link_props.values(), link_stack, strict=True)
+            for prop, out in zip(link_props, link_stack, strict=True)
         ]
         times: list[int] = []
         run_h, next_h, run_q, next_q = _FAST.runH, _FAST.nextH, _FAST.runQ, _FAST.nextQ

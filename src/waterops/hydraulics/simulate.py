@@ -57,34 +57,30 @@ def simulate(
     SimulationError
         EPANET cannot solve the system.
     """
+
+    def run(engine: EpanetEngine) -> SimulationResults:
+        return engine.run(
+            duration_s=duration_s,
+            hydraulic_step_s=hydraulic_step_s,
+            quality=quality,
+            demand_model=demand_model,
+            report_step_s=report_step_s,
+            progress=progress,
+        )
+
     if isinstance(network, _FILE_NAMES):  # the common case first
         with EpanetEngine.open(fspath(network)) as engine:
-            return engine.run(
-                duration_s=duration_s,
-                hydraulic_step_s=hydraulic_step_s,
-                quality=quality,
-                demand_model=demand_model,
-                report_step_s=report_step_s,
-                progress=progress,
-            )
-    options = {
-        "duration_s": duration_s,
-        "hydraulic_step_s": hydraulic_step_s,
-        "quality": quality,
-        "demand_model": demand_model,
-        "report_step_s": report_step_s,
-        "progress": progress,
-    }
+            return run(engine)
     if isinstance(network, ScenarioLike):
         with _opened(network.base) as engine:
             undo = network.apply_to(engine)
             try:
-                results = engine.run(**options)  # type: ignore[arg-type]
+                results = run(engine)
             finally:
                 undo()
         return _without_temp_source(results, network.base)
     with _opened(network) as engine:
-        results = engine.run(**options)  # type: ignore[arg-type]
+        results = run(engine)
     return _without_temp_source(results, network)
 
 
